@@ -1,0 +1,1 @@
+//! The `berth.dev/v1alpha1` API.

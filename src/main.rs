@@ -1,0 +1,2 @@
+//! The berth binary: parses flags and wires the runtime; the library does the work.
+fn main() {}

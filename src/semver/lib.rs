@@ -1,0 +1,1 @@
+//! Masterminds/semver v3 (see module docs once written).
