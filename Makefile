@@ -1,0 +1,27 @@
+# berth developer interface. `make test` is what CI runs (.ci/run).
+CARGO ?= cargo
+
+.PHONY: build test unit e2e tools crds fmt lint conformance bench
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+## unit + e2e (+ conformance once it lands)
+test: unit e2e
+
+unit:
+	$(CARGO) test --workspace --lib --bins
+
+## builds the pinned Go tools into ~/.cache/berth on first use
+tools:
+	e2e/tools/build.sh
+
+e2e: tools
+	$(CARGO) test --test e2e
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,5 @@
+//! Smoke tests (to be written).
+
+pub fn tests() -> Vec<crate::Test> {
+    Vec::new()
+}

@@ -1,0 +1,6 @@
+//! Template functions: urls.
+
+use crate::func::Registry;
+
+/// Register this family's functions.
+pub fn register(_reg: &mut Registry) {}
