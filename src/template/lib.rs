@@ -12,6 +12,7 @@
 
 pub mod fmt;
 pub mod func;
+mod printable;
 pub mod funcs;
 pub mod value;
 
