@@ -19,6 +19,10 @@ tools:
 e2e: tools
 	$(CARGO) test --test e2e
 
+## regenerate crds/ from the Rust API types (a unit test fails when stale)
+crds:
+	$(CARGO) run --quiet -- crds --out-dir crds
+
 fmt:
 	$(CARGO) fmt --all
 
