@@ -29,3 +29,12 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## template engine vs Helm's own engine, every case of conformance/cases
+## (builds the Go oracle itself); FILTER=printf/ keeps matching cases
+conformance:
+	$(CARGO) run -p berth-conformance --release --bin conformance -- $(FILTER)
+
+## template render time, berth vs Helm's engine in the same run (docs/benchmarks.md)
+bench:
+	$(CARGO) bench -p berth-conformance --bench template

@@ -10,6 +10,7 @@
 //! functions are declared and called), `funcs/` (the library, one file per
 //! family). The engine (lexer, parser, executor) lands beside them.
 
+pub mod convert;
 pub mod fmt;
 pub mod func;
 mod printable;
