@@ -11,11 +11,20 @@
 //! family). The engine (lexer, parser, executor) lands beside them.
 
 pub mod convert;
+mod ast;
+mod builtins;
+pub mod engine;
+mod exec;
 pub mod fmt;
 pub mod func;
 mod printable;
 pub mod funcs;
+mod lex;
+mod parse;
+#[cfg(test)]
+mod tests;
 pub mod value;
 
+pub use engine::{ExecOptions, LimitKind, Limits, MissingKey, Templates};
 pub use func::{Context, FuncError, FuncResult, Function, Registry};
 pub use value::{GoType, List, Map, Object, Value};

@@ -1,0 +1,255 @@
+//! The public API: a parsed template set, execution options and errors.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use berth_template::{engine::{ExecOptions, Templates}, funcs, Value};
+//!
+//! let mut t = Templates::new(Arc::new(funcs::helm_functions()));
+//! t.parse("hello.txt", "hello {{ .name }}").unwrap();
+//! let mut data = std::collections::BTreeMap::new();
+//! data.insert("name".to_string(), Value::str("world"));
+//! let out = t.execute("hello.txt", &Value::map(data), &ExecOptions::default()).unwrap();
+//! assert_eq!(out, "hello world");
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::ast::Tree;
+use crate::func::Registry;
+use crate::parse::{self, ParseError};
+use crate::value::Value;
+
+/// A template execution or parse error. `Display` is Go's message text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// `template: NAME:LINE: MESSAGE`
+    #[error("template: {name}:{line}: {message}")]
+    Parse {
+        name: String,
+        line: usize,
+        message: String,
+    },
+    /// An execution error; `message` is Go's complete text, e.g.
+    /// `template: t:1:5: executing "t" at <.a.b>: nil pointer evaluating
+    /// interface {}.b`.
+    #[error("{message}")]
+    Exec { template: String, message: String },
+    /// A resource limit of [`Limits`] was reached (Go has none of these).
+    #[error("template: {location}: executing \"{template}\": {message}")]
+    Limit {
+        template: String,
+        /// `FILE:LINE:COL` of the action that was running.
+        location: String,
+        limit: LimitKind,
+        message: String,
+    },
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Error {
+        Error::Parse {
+            name: e.name,
+            line: e.line,
+            message: e.message,
+        }
+    }
+}
+
+/// Which limit an [`Error::Limit`] hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    Steps,
+    OutputBytes,
+    IncludeDepth,
+    TplDepth,
+}
+
+/// Go's `missingkey` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingKey {
+    /// `missingkey=default`/`invalid`: a missing key yields "no value".
+    Invalid,
+    /// `missingkey=zero` (Helm's default): the map element type's zero
+    /// value; for `map[string]interface{}` that is nil, printed
+    /// `<no value>`.
+    #[default]
+    Zero,
+    /// `missingkey=error` (Helm's strict mode).
+    Error,
+}
+
+/// Resource limits for one execution (Go and Helm have none except Helm's
+/// include recursion guard; a hostile chart must not hang or exhaust the
+/// controller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Evaluation steps: every node, command, `range` iteration and
+    /// function call costs one; functions charge more through
+    /// `Context::charge`.
+    pub max_steps: u64,
+    /// Bytes written by the execution, nested `include`/`tpl` output
+    /// included.
+    pub max_output_bytes: u64,
+    /// Nesting of `template`/`include` calls.
+    pub max_include_depth: u32,
+    /// Nesting of `tpl` calls.
+    pub max_tpl_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_steps: 200_000_000,
+            max_output_bytes: 256 * 1024 * 1024,
+            max_include_depth: 10_000,
+            max_tpl_depth: 200,
+        }
+    }
+}
+
+/// Helm's `lookup` backend: `(apiVersion, kind, namespace, name)`.
+pub type LookupHook = Arc<dyn Fn(&str, &str, &str, &str) -> Result<Value, String> + Send + Sync>;
+
+/// Options for one execution.
+#[derive(Clone, Default)]
+pub struct ExecOptions {
+    pub missing_key: MissingKey,
+    pub limits: Limits,
+    /// Backend for Helm's `lookup`; without one `lookup` returns an empty
+    /// map, as `helm template` does.
+    pub lookup: Option<LookupHook>,
+}
+
+impl std::fmt::Debug for ExecOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecOptions")
+            .field("missing_key", &self.missing_key)
+            .field("limits", &self.limits)
+            .field("lookup", &self.lookup.is_some())
+            .finish()
+    }
+}
+
+/// A parsed template set (Go's `*template.Template` with its associated
+/// templates). Cloning is cheap; parsing into a clone does not affect the
+/// original. `Send + Sync`: parse once, execute from any thread.
+#[derive(Clone)]
+pub struct Templates {
+    pub(crate) trees: Arc<HashMap<Arc<str>, Arc<Tree>>>,
+    pub(crate) funcs: Arc<Registry>,
+    /// The name of the set's root template (Helm: `gotpl`), used by `tpl`
+    /// and in "no template associated with" errors.
+    pub(crate) root_name: Arc<str>,
+    left: Arc<str>,
+    right: Arc<str>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.trees.keys().map(|k| &**k).collect();
+        names.sort_unstable();
+        f.debug_struct("Templates")
+            .field("templates", &names)
+            .finish()
+    }
+}
+
+impl Templates {
+    /// An empty set using `funcs` (plus Go's builtins). The root name is
+    /// Helm's `gotpl`.
+    pub fn new(funcs: Arc<Registry>) -> Templates {
+        Templates {
+            trees: Arc::new(HashMap::new()),
+            funcs,
+            root_name: Arc::from("gotpl"),
+            left: Arc::from("{{"),
+            right: Arc::from("}}"),
+        }
+    }
+
+    /// Use other action delimiters for later parses (Go's `Delims`).
+    pub fn set_delims(&mut self, left: &str, right: &str) {
+        self.left = Arc::from(if left.is_empty() { "{{" } else { left });
+        self.right = Arc::from(if right.is_empty() { "}}" } else { right });
+    }
+
+    /// Rename the root template (the name `tpl` parses under).
+    pub fn set_root_name(&mut self, name: &str) {
+        self.root_name = Arc::from(name);
+    }
+
+    /// Parse `text` as template `name`, adding it and every template it
+    /// defines. A later non-empty definition replaces an earlier one; an
+    /// empty one (only whitespace and comments) never does.
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        self.parse_main(name, text).map(|_| ())
+    }
+
+    /// Parse and return the main tree of `text` (which is executed even
+    /// when it is empty and so not registered over an existing template).
+    pub(crate) fn parse_main(&mut self, name: &str, text: &str) -> Result<Arc<Tree>, Error> {
+        let set = parse::parse(name, text, &self.left, &self.right, &self.funcs)?;
+        let trees = Arc::make_mut(&mut self.trees);
+        let mut main = None;
+        for (tname, tree) in set {
+            let tree = Arc::new(tree);
+            if *tname == *name {
+                main = Some(tree.clone());
+            }
+            let keep_old = trees.get(&tname).is_some_and(|_| tree.is_empty());
+            if !keep_old {
+                trees.insert(tname, tree);
+            }
+        }
+        main.ok_or_else(|| Error::Exec {
+            template: name.to_string(),
+            message: format!("template: {name}: internal error: no main tree"),
+        })
+    }
+
+    /// Whether a template of this name exists.
+    pub fn has(&self, name: &str) -> bool {
+        self.trees.contains_key(name)
+    }
+
+    /// Names of all templates, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.trees.keys().map(|k| k.to_string()).collect();
+        v.sort_unstable();
+        v
+    }
+
+    pub(crate) fn lookup(&self, name: &str) -> Option<&Arc<Tree>> {
+        self.trees.get(name)
+    }
+
+    /// Execute template `name` with `data` as `.` and `$`.
+    pub fn execute(&self, name: &str, data: &Value, opts: &ExecOptions) -> Result<String, Error> {
+        let Some(tree) = self.lookup(name) else {
+            return Err(Error::Exec {
+                template: name.to_string(),
+                message: format!(
+                    "template: no template {} associated with template {}",
+                    crate::fmt::quote(name),
+                    crate::fmt::quote(&self.root_name)
+                ),
+            });
+        };
+        let mut shared = crate::exec::Shared::new(opts);
+        crate::exec::execute_tree(self, tree, data.clone(), &mut shared)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn templates_are_send_and_sync() {
+        assert_send_sync::<Templates>();
+        assert_send_sync::<ExecOptions>();
+    }
+}

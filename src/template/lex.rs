@@ -1,0 +1,714 @@
+//! The lexer: Go `text/template/parse` tokenisation, item for item.
+//!
+//! It produces the same items (with the same byte positions and lines) as
+//! Go's lexer, because the parser's error messages quote them: `unexpected
+//! "}" in operand`, `unexpected <end> in input`, `bad character U+0021 '!'`.
+
+use std::borrow::Cow;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ItemKind {
+    Error,
+    Bool,
+    /// A printable ASCII character inside an action (`,` and friends).
+    Char,
+    CharConstant,
+    Complex,
+    Assign,
+    Declare,
+    Eof,
+    Field,
+    Identifier,
+    LeftDelim,
+    LeftParen,
+    Number,
+    Pipe,
+    RawString,
+    RightDelim,
+    RightParen,
+    Space,
+    String,
+    Text,
+    Variable,
+    // Keywords (printed as `<word>` in errors).
+    Block,
+    Break,
+    Continue,
+    Dot,
+    Define,
+    Else,
+    End,
+    If,
+    Nil,
+    Range,
+    Template,
+    With,
+}
+
+impl ItemKind {
+    fn is_keyword(self) -> bool {
+        matches!(
+            self,
+            ItemKind::Block
+                | ItemKind::Break
+                | ItemKind::Continue
+                | ItemKind::Dot
+                | ItemKind::Define
+                | ItemKind::Else
+                | ItemKind::End
+                | ItemKind::If
+                | ItemKind::Nil
+                | ItemKind::Range
+                | ItemKind::Template
+                | ItemKind::With
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Item<'s> {
+    pub kind: ItemKind,
+    pub pos: usize,
+    pub val: Cow<'s, str>,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Item<'_> {
+    /// Go's `item.String()`, used in parse errors.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            ItemKind::Eof => f.write_str("EOF"),
+            ItemKind::Error => f.write_str(&self.val),
+            k if k.is_keyword() => write!(f, "<{}>", self.val),
+            _ => {
+                if self.val.chars().count() > 10 {
+                    // `%.10q...`: the first ten runes, quoted.
+                    let head: String = self.val.chars().take(10).collect();
+                    write!(f, "{}...", crate::fmt::quote(&head))
+                } else {
+                    f.write_str(&crate::fmt::quote(&self.val))
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Text,
+    LeftDelim,
+    Comment,
+    RightDelim,
+    InsideAction,
+    Space,
+    Identifier,
+    Field,
+    Variable,
+    Char,
+    Number,
+    Quote,
+    RawQuote,
+}
+
+pub(crate) struct Lexer<'s> {
+    input: &'s str,
+    left: &'s str,
+    right: &'s str,
+    pos: usize,
+    start: usize,
+    at_eof: bool,
+    paren_depth: i64,
+    line: usize,
+    start_line: usize,
+    inside_action: bool,
+    pub break_ok: bool,
+    pub continue_ok: bool,
+    /// Set once an error item was produced; afterwards only EOF follows.
+    dead: bool,
+}
+
+const EOF: Option<char> = None;
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// Go's `isAlphaNumeric`: `_`, Unicode letters and decimal digits.
+pub(crate) fn is_alnum(c: char) -> bool {
+    c == '_'
+        || c.is_ascii_alphanumeric()
+        || (!c.is_ascii() && (c.is_alphabetic() || c.is_numeric()))
+}
+
+fn has_left_trim_marker(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
+}
+
+fn has_right_trim_marker(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
+}
+
+const TRIM_MARKER_LEN: usize = 2;
+
+fn trim_right_len(s: &str) -> usize {
+    s.len() - s.trim_end_matches([' ', '\t', '\r', '\n']).len()
+}
+
+fn trim_left_len(s: &str) -> usize {
+    s.len() - s.trim_start_matches([' ', '\t', '\r', '\n']).len()
+}
+
+/// Go's `%#U` of a rune: `U+0021 '!'` (the quoted form only if printable).
+pub(crate) fn format_unicode(c: Option<char>) -> String {
+    match c {
+        None => "U+FFFFFFFFFFFFFFFF".to_string(),
+        Some(c) => {
+            if crate::printable::is_print(c) {
+                format!("U+{:04X} '{}'", c as u32, c)
+            } else {
+                format!("U+{:04X}", c as u32)
+            }
+        }
+    }
+}
+
+impl<'s> Lexer<'s> {
+    pub fn new(input: &'s str, left: &'s str, right: &'s str) -> Lexer<'s> {
+        Lexer {
+            input,
+            left: if left.is_empty() { "{{" } else { left },
+            right: if right.is_empty() { "}}" } else { right },
+            pos: 0,
+            start: 0,
+            at_eof: false,
+            paren_depth: 0,
+            line: 1,
+            start_line: 1,
+            inside_action: false,
+            break_ok: true,
+            continue_ok: true,
+            dead: false,
+        }
+    }
+
+    fn next(&mut self) -> Option<char> {
+        match self.input[self.pos..].chars().next() {
+            None => {
+                self.at_eof = true;
+                EOF
+            }
+            Some(c) => {
+                self.pos += c.len_utf8();
+                if c == '\n' {
+                    self.line += 1;
+                }
+                Some(c)
+            }
+        }
+    }
+
+    fn peek(&mut self) -> Option<char> {
+        self.input[self.pos..].chars().next()
+    }
+
+    fn backup(&mut self) {
+        if !self.at_eof && self.pos > 0 {
+            if let Some(c) = self.input[..self.pos].chars().next_back() {
+                self.pos -= c.len_utf8();
+                if c == '\n' {
+                    self.line -= 1;
+                }
+            }
+        }
+    }
+
+    fn this_item(&mut self, kind: ItemKind) -> Item<'s> {
+        let item = Item {
+            kind,
+            pos: self.start,
+            val: Cow::Borrowed(&self.input[self.start..self.pos]),
+            line: self.start_line,
+        };
+        self.start = self.pos;
+        self.start_line = self.line;
+        item
+    }
+
+    fn ignore(&mut self) {
+        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.start = self.pos;
+        self.start_line = self.line;
+    }
+
+    fn accept(&mut self, valid: &str) -> bool {
+        match self.next() {
+            Some(c) if valid.contains(c) => true,
+            _ => {
+                self.backup();
+                false
+            }
+        }
+    }
+
+    fn accept_run(&mut self, valid: &str) {
+        while let Some(c) = self.next() {
+            if !valid.contains(c) {
+                break;
+            }
+        }
+        self.backup();
+    }
+
+    fn error(&mut self, msg: String) -> Item<'s> {
+        let item = Item {
+            kind: ItemKind::Error,
+            pos: self.start,
+            val: Cow::Owned(msg),
+            line: self.start_line,
+        };
+        self.dead = true;
+        item
+    }
+
+    fn at_right_delim(&self) -> (bool, bool) {
+        let rest = &self.input[self.pos..];
+        if has_right_trim_marker(rest) && rest[TRIM_MARKER_LEN..].starts_with(self.right) {
+            return (true, true);
+        }
+        if rest.starts_with(self.right) {
+            return (true, false);
+        }
+        (false, false)
+    }
+
+    fn at_terminator(&mut self) -> bool {
+        match self.peek() {
+            None => true,
+            Some(c) if is_space(c) => true,
+            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            _ => self.input[self.pos..].starts_with(self.right),
+        }
+    }
+
+    /// The next item, as Go's `nextItem`.
+    pub fn next_item(&mut self) -> Item<'s> {
+        if self.dead {
+            return Item {
+                kind: ItemKind::Eof,
+                pos: 0,
+                val: Cow::Borrowed("EOF"),
+                line: self.start_line,
+            };
+        }
+        let mut state = if self.inside_action {
+            State::InsideAction
+        } else {
+            State::Text
+        };
+        loop {
+            match self.step(state) {
+                Ok(item) => return item,
+                Err(next) => state = next,
+            }
+        }
+    }
+
+    /// Run one state: `Ok(item)` when it emits, `Err(next)` to go on.
+    fn step(&mut self, state: State) -> Result<Item<'s>, State> {
+        match state {
+            State::Text => self.lex_text(),
+            State::LeftDelim => self.lex_left_delim(),
+            State::Comment => self.lex_comment(),
+            State::RightDelim => Ok(self.lex_right_delim()),
+            State::InsideAction => self.lex_inside_action(),
+            State::Space => self.lex_space(),
+            State::Identifier => Ok(self.lex_identifier()),
+            State::Field => Ok(self.lex_field_or_variable(ItemKind::Field)),
+            State::Variable => {
+                if self.at_terminator() {
+                    return Ok(self.this_item(ItemKind::Variable));
+                }
+                Ok(self.lex_field_or_variable(ItemKind::Variable))
+            }
+            State::Char => Ok(self.lex_char()),
+            State::Number => Ok(self.lex_number()),
+            State::Quote => Ok(self.lex_quote()),
+            State::RawQuote => Ok(self.lex_raw_quote()),
+        }
+    }
+
+    fn lex_text(&mut self) -> Result<Item<'s>, State> {
+        if let Some(x) = self.input[self.pos..].find(self.left) {
+            if x > 0 {
+                self.pos += x;
+                let delim_end = self.pos + self.left.len();
+                let mut trim = 0;
+                if has_left_trim_marker(&self.input[delim_end..]) {
+                    trim = trim_right_len(&self.input[self.start..self.pos]);
+                }
+                self.pos -= trim;
+                self.line += self.input[self.start..self.pos].matches('\n').count();
+                let item = self.this_item(ItemKind::Text);
+                self.pos += trim;
+                self.ignore();
+                if !item.val.is_empty() {
+                    return Ok(item);
+                }
+            }
+            return Err(State::LeftDelim);
+        }
+        self.pos = self.input.len();
+        if self.pos > self.start {
+            self.line += self.input[self.start..self.pos].matches('\n').count();
+            return Ok(self.this_item(ItemKind::Text));
+        }
+        Ok(self.this_item(ItemKind::Eof))
+    }
+
+    fn lex_left_delim(&mut self) -> Result<Item<'s>, State> {
+        self.pos += self.left.len();
+        let trim = has_left_trim_marker(&self.input[self.pos..]);
+        let after = if trim { TRIM_MARKER_LEN } else { 0 };
+        if self.input[self.pos + after..].starts_with("/*") {
+            self.pos += after;
+            self.ignore();
+            return Err(State::Comment);
+        }
+        let item = self.this_item(ItemKind::LeftDelim);
+        self.inside_action = true;
+        self.pos += after;
+        self.ignore();
+        self.paren_depth = 0;
+        Ok(item)
+    }
+
+    fn lex_comment(&mut self) -> Result<Item<'s>, State> {
+        self.pos += 2;
+        let Some(x) = self.input[self.pos..].find("*/") else {
+            return Ok(self.error("unclosed comment".into()));
+        };
+        self.pos += x + 2;
+        let (delim, trim) = self.at_right_delim();
+        if !delim {
+            return Ok(self.error("comment ends before closing delimiter".into()));
+        }
+        self.line += self.input[self.start..self.pos].matches('\n').count();
+        // The comment item itself is dropped (Go emits it only in
+        // ParseComments mode).
+        self.start = self.pos;
+        self.start_line = self.line;
+        if trim {
+            self.pos += TRIM_MARKER_LEN;
+        }
+        self.pos += self.right.len();
+        if trim {
+            self.pos += trim_left_len(&self.input[self.pos..]);
+        }
+        self.ignore();
+        Err(State::Text)
+    }
+
+    fn lex_right_delim(&mut self) -> Item<'s> {
+        let (_, trim) = self.at_right_delim();
+        if trim {
+            self.pos += TRIM_MARKER_LEN;
+            self.ignore();
+        }
+        self.pos += self.right.len();
+        let item = self.this_item(ItemKind::RightDelim);
+        if trim {
+            self.pos += trim_left_len(&self.input[self.pos..]);
+            self.ignore();
+        }
+        self.inside_action = false;
+        item
+    }
+
+    fn lex_inside_action(&mut self) -> Result<Item<'s>, State> {
+        let (delim, _) = self.at_right_delim();
+        if delim {
+            if self.paren_depth == 0 {
+                return Err(State::RightDelim);
+            }
+            return Ok(self.error("unclosed left paren".into()));
+        }
+        let c = self.next();
+        let Some(c) = c else {
+            return Ok(self.error("unclosed action".into()));
+        };
+        match c {
+            c if is_space(c) => {
+                self.backup();
+                Err(State::Space)
+            }
+            '=' => Ok(self.this_item(ItemKind::Assign)),
+            ':' => {
+                if self.next() != Some('=') {
+                    return Ok(self.error("expected :=".into()));
+                }
+                Ok(self.this_item(ItemKind::Declare))
+            }
+            '|' => Ok(self.this_item(ItemKind::Pipe)),
+            '"' => Err(State::Quote),
+            '`' => Err(State::RawQuote),
+            '$' => Err(State::Variable),
+            '\'' => Err(State::Char),
+            '.' => {
+                if let Some(&b) = self.input.as_bytes().get(self.pos) {
+                    if !b.is_ascii_digit() {
+                        return Err(State::Field);
+                    }
+                }
+                self.backup();
+                Err(State::Number)
+            }
+            '+' | '-' | '0'..='9' => {
+                self.backup();
+                Err(State::Number)
+            }
+            c if is_alnum(c) => {
+                self.backup();
+                Err(State::Identifier)
+            }
+            '(' => {
+                self.paren_depth += 1;
+                Ok(self.this_item(ItemKind::LeftParen))
+            }
+            ')' => {
+                self.paren_depth -= 1;
+                if self.paren_depth < 0 {
+                    return Ok(self.error("unexpected right paren".into()));
+                }
+                Ok(self.this_item(ItemKind::RightParen))
+            }
+            c if c.is_ascii() && (' '..='~').contains(&c) => Ok(self.this_item(ItemKind::Char)),
+            c => Ok(self.error(format!(
+                "unrecognized character in action: {}",
+                format_unicode(Some(c))
+            ))),
+        }
+    }
+
+    fn lex_space(&mut self) -> Result<Item<'s>, State> {
+        let mut n = 0;
+        while let Some(c) = self.peek() {
+            if !is_space(c) {
+                break;
+            }
+            self.next();
+            n += 1;
+        }
+        let back = &self.input[self.pos - 1..];
+        if has_right_trim_marker(back) && back[TRIM_MARKER_LEN..].starts_with(self.right) {
+            self.backup();
+            if n == 1 {
+                return Err(State::RightDelim);
+            }
+        }
+        Ok(self.this_item(ItemKind::Space))
+    }
+
+    fn lex_identifier(&mut self) -> Item<'s> {
+        loop {
+            let c = self.next();
+            match c {
+                Some(c) if is_alnum(c) => {}
+                _ => {
+                    self.backup();
+                    let word = &self.input[self.start..self.pos];
+                    if !self.at_terminator() {
+                        return self.error(format!("bad character {}", format_unicode(c)));
+                    }
+                    let kind = match word {
+                        "block" => ItemKind::Block,
+                        "break" if self.break_ok => ItemKind::Break,
+                        "continue" if self.continue_ok => ItemKind::Continue,
+                        "define" => ItemKind::Define,
+                        "else" => ItemKind::Else,
+                        "end" => ItemKind::End,
+                        "if" => ItemKind::If,
+                        "range" => ItemKind::Range,
+                        "nil" => ItemKind::Nil,
+                        "template" => ItemKind::Template,
+                        "with" => ItemKind::With,
+                        "true" | "false" => ItemKind::Bool,
+                        _ => ItemKind::Identifier,
+                    };
+                    return self.this_item(kind);
+                }
+            }
+        }
+    }
+
+    fn lex_field_or_variable(&mut self, kind: ItemKind) -> Item<'s> {
+        if self.at_terminator() {
+            return self.this_item(if kind == ItemKind::Variable {
+                ItemKind::Variable
+            } else {
+                ItemKind::Dot
+            });
+        }
+        let mut c;
+        loop {
+            c = self.next();
+            match c {
+                Some(ch) if is_alnum(ch) => {}
+                _ => {
+                    self.backup();
+                    break;
+                }
+            }
+        }
+        if !self.at_terminator() {
+            return self.error(format!("bad character {}", format_unicode(c)));
+        }
+        self.this_item(kind)
+    }
+
+    fn lex_char(&mut self) -> Item<'s> {
+        loop {
+            match self.next() {
+                Some('\\') => match self.next() {
+                    Some(c) if c != '\n' => {}
+                    _ => return self.error("unterminated character constant".into()),
+                },
+                None | Some('\n') => return self.error("unterminated character constant".into()),
+                Some('\'') => break,
+                _ => {}
+            }
+        }
+        self.this_item(ItemKind::CharConstant)
+    }
+
+    fn lex_number(&mut self) -> Item<'s> {
+        if !self.scan_number() {
+            let text = self.input[self.start..self.pos].to_string();
+            return self.error(format!("bad number syntax: {}", crate::fmt::quote(&text)));
+        }
+        if let Some('+' | '-') = self.peek() {
+            if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
+                let text = self.input[self.start..self.pos].to_string();
+                return self.error(format!("bad number syntax: {}", crate::fmt::quote(&text)));
+            }
+            return self.this_item(ItemKind::Complex);
+        }
+        self.this_item(ItemKind::Number)
+    }
+
+    fn scan_number(&mut self) -> bool {
+        self.accept("+-");
+        let mut digits = "0123456789_";
+        if self.accept("0") {
+            if self.accept("xX") {
+                digits = "0123456789abcdefABCDEF_";
+            } else if self.accept("oO") {
+                digits = "01234567_";
+            } else if self.accept("bB") {
+                digits = "01_";
+            }
+        }
+        self.accept_run(digits);
+        if self.accept(".") {
+            self.accept_run(digits);
+        }
+        if digits.len() == 11 && self.accept("eE") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        if digits.len() == 23 && self.accept("pP") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        self.accept("i");
+        if let Some(c) = self.peek() {
+            if is_alnum(c) {
+                self.next();
+                return false;
+            }
+        }
+        true
+    }
+
+    fn lex_quote(&mut self) -> Item<'s> {
+        loop {
+            match self.next() {
+                Some('\\') => match self.next() {
+                    Some(c) if c != '\n' => {}
+                    _ => return self.error("unterminated quoted string".into()),
+                },
+                None | Some('\n') => return self.error("unterminated quoted string".into()),
+                Some('"') => break,
+                _ => {}
+            }
+        }
+        self.this_item(ItemKind::String)
+    }
+
+    fn lex_raw_quote(&mut self) -> Item<'s> {
+        loop {
+            match self.next() {
+                None => return self.error("unterminated raw quoted string".into()),
+                Some('`') => break,
+                _ => {}
+            }
+        }
+        self.this_item(ItemKind::RawString)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<(ItemKind, String)> {
+        let mut l = Lexer::new(src, "", "");
+        let mut out = Vec::new();
+        loop {
+            let it = l.next_item();
+            let k = it.kind;
+            out.push((k, it.val.to_string()));
+            if k == ItemKind::Eof || k == ItemKind::Error {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn trim_markers_eat_whitespace() {
+        use ItemKind::*;
+        assert_eq!(
+            kinds("a \n{{- .x -}}\n b"),
+            vec![
+                (Text, "a".into()),
+                (LeftDelim, "{{".into()),
+                (Field, ".x".into()),
+                (RightDelim, "}}".into()),
+                (Text, "b".into()),
+                (Eof, "".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_vanish_with_trim() {
+        use ItemKind::*;
+        assert_eq!(
+            kinds("a  {{- /* c */ -}}  b"),
+            vec![(Text, "a".into()), (Text, "b".into()), (Eof, "".into())]
+        );
+    }
+
+    #[test]
+    fn numbers_and_bad_numbers() {
+        use ItemKind::*;
+        let k = kinds("{{1_000 0x1F 1e3 'a' 3x}}");
+        assert_eq!(k[1], (Number, "1_000".into()));
+        assert_eq!(k[3], (Number, "0x1F".into()));
+        assert_eq!(k[5], (Number, "1e3".into()));
+        assert_eq!(k[7], (CharConstant, "'a'".into()));
+        assert_eq!(k[9], (Error, "bad number syntax: \"3x\"".into()));
+    }
+}
