@@ -52,7 +52,7 @@ pub fn register(reg: &mut Registry) {
 /// Nesting depth at which merging and copying give up. Go has no limit
 /// (a map that contains itself recurses until the goroutine stack
 /// overflows, which kills the process); we fail the render instead.
-const MAX_DEPTH: usize = 10_000;
+const MAX_DEPTH: usize = 512;
 
 fn too_deep() -> FuncError {
     FuncError::new("runtime error: maximum nesting depth exceeded (cyclic map?)")
@@ -220,7 +220,13 @@ fn empty_slice_like(v: &Value) -> Value {
 /// - otherwise the source value is stored when overwriting, or when the
 ///   destination value is missing or empty (nil, false, 0, "", empty list
 ///   or map). Stored maps and lists are shared with `src`, not copied.
-fn merge_maps(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(), FuncError> {
+fn merge_maps(
+    ctx: &mut dyn Context,
+    dst: &Map,
+    src: &Map,
+    overwrite: bool,
+    depth: usize,
+) -> Result<(), FuncError> {
     if depth > MAX_DEPTH {
         return Err(too_deep());
     }
@@ -229,6 +235,7 @@ fn merge_maps(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    ctx.charge(entries.len() as u64)?;
     for (key, sv) in entries {
         let dv = dst.get(&key);
         if sv.is_nil() {
@@ -243,7 +250,7 @@ fn merge_maps(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
                     // Go would recurse into a map merged with itself
                     // forever; merging it into itself changes nothing.
                     if !dm.same(sm) {
-                        merge_maps(dm, sm, overwrite, depth + 1)?;
+                        merge_maps(ctx, dm, sm, overwrite, depth + 1)?;
                     }
                 }
             }
@@ -278,7 +285,7 @@ fn merge_maps(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
     Ok(())
 }
 
-fn merge_all(args: &[Value], overwrite: bool) -> FuncResult {
+fn merge_all(ctx: &mut dyn Context, args: &[Value], overwrite: bool) -> FuncResult {
     let mut dst = map_arg(args, 0)?;
     for i in 1..args.len() {
         let Some(src) = map_arg(args, i)? else {
@@ -287,7 +294,7 @@ fn merge_all(args: &[Value], overwrite: bool) -> FuncResult {
         // mergo gives a nil destination map a fresh one first.
         let d = dst.get_or_insert_with(Map::new);
         if !d.same(&src) {
-            merge_maps(d, &src, overwrite, 0)?;
+            merge_maps(ctx, d, &src, overwrite, 0)?;
         }
     }
     Ok(match dst {
@@ -296,12 +303,12 @@ fn merge_all(args: &[Value], overwrite: bool) -> FuncResult {
     })
 }
 
-fn merge(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    merge_all(&args, false)
+fn merge(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    merge_all(ctx, &args, false)
 }
 
-fn merge_overwrite(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    merge_all(&args, true)
+fn merge_overwrite(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    merge_all(ctx, &args, true)
 }
 
 /// Go's message for a failed `x.(T)` on an `interface {}`.
@@ -353,15 +360,20 @@ fn dig(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 /// mitchellh/copystructure's `Copy`: maps and slices are copied all the
 /// way down (keeping their Go types); scalars and objects are shared.
-pub(crate) fn deep_copy(v: &Value, depth: usize) -> Result<Value, FuncError> {
+pub(crate) fn deep_copy(
+    ctx: &mut dyn Context,
+    v: &Value,
+    depth: usize,
+) -> Result<Value, FuncError> {
     if depth > MAX_DEPTH {
         return Err(too_deep());
     }
+    ctx.charge(1)?;
     Ok(match v {
         Value::Map(m) => {
             let mut entries = BTreeMap::new();
             for (k, item) in m.borrow().iter() {
-                entries.insert(k.clone(), deep_copy(item, depth + 1)?);
+                entries.insert(k.clone(), deep_copy(ctx, item, depth + 1)?);
             }
             let mut copy = Map::from_entries(entries);
             copy.elem = m.elem;
@@ -371,7 +383,7 @@ pub(crate) fn deep_copy(v: &Value, depth: usize) -> Result<Value, FuncError> {
         Value::List(l) => {
             let mut items = Vec::with_capacity(l.len());
             for item in l.items.iter() {
-                items.push(deep_copy(item, depth + 1)?);
+                items.push(deep_copy(ctx, item, depth + 1)?);
             }
             Value::List(List::typed(items, l.elem))
         }
@@ -380,12 +392,12 @@ pub(crate) fn deep_copy(v: &Value, depth: usize) -> Result<Value, FuncError> {
     })
 }
 
-fn deep_copy_fn(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+fn deep_copy_fn(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     match arg(&args, 0) {
         Value::Nil => Err(FuncError::new(
             "reflect: call of reflect.Value.Type on zero Value",
         )),
-        v => deep_copy(v, 0),
+        v => deep_copy(ctx, v, 0),
     }
 }
 
@@ -518,6 +530,29 @@ mod tests {
         assert_eq!(
             show(&r, "deepCopy", vec![Value::Nil]),
             "ERR: reflect: call of reflect.Value.Type on zero Value"
+        );
+    }
+
+    #[test]
+    fn cyclic_maps_fail_instead_of_recursing_forever() {
+        let r = reg();
+        let cyclic = || {
+            let d = m(vec![("a", i(1))]);
+            if let Value::Map(dm) = &d {
+                dm.insert("self", d.clone());
+            }
+            d
+        };
+        let out = show(&r, "deepCopy", vec![cyclic()]);
+        assert!(
+            out.starts_with("ERR: runtime error: maximum nesting depth"),
+            "{out}"
+        );
+        // Each level of one merges into the matching level of the other.
+        let out = show(&r, "mergeOverwrite", vec![cyclic(), cyclic()]);
+        assert!(
+            out.starts_with("ERR: runtime error: maximum nesting depth"),
+            "{out}"
         );
     }
 

@@ -69,11 +69,15 @@ pub(crate) fn slice_items(v: &Value) -> Result<Vec<Value>, Option<String>> {
 
 /// `slice_items`, with Sprig's error for non-slices: `msg` gets the kind
 /// name for its `%s`.
-fn items_or(v: &Value, msg: &str) -> Result<Vec<Value>, FuncError> {
-    slice_items(v).map_err(|kind| match kind {
+/// Copying a list is charged to the evaluation budget by its length, so
+/// that a template appending in a loop cannot run unbounded quadratic work.
+fn items_or(ctx: &mut dyn Context, v: &Value, msg: &str) -> Result<Vec<Value>, FuncError> {
+    let items = slice_items(v).map_err(|kind| match kind {
         None => FuncError::new(NIL_DEREF),
         Some(kind) => FuncError::new(msg.replace("%s", &kind)),
-    })
+    })?;
+    ctx.charge(items.len() as u64)?;
+    Ok(items)
 }
 
 fn arg(args: &[Value], i: usize) -> &Value {
@@ -84,48 +88,49 @@ fn interface_list(items: Vec<Value>) -> Value {
     Value::List(List::new(items))
 }
 
-fn list(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+fn list(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    ctx.charge(args.len() as u64)?;
     Ok(interface_list(args))
 }
 
-fn push(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let mut items = items_or(arg(&args, 0), "Cannot push on type %s")?;
+fn push(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let mut items = items_or(ctx, arg(&args, 0), "Cannot push on type %s")?;
     items.push(arg(&args, 1).clone());
     Ok(interface_list(items))
 }
 
-fn prepend(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(arg(&args, 0), "Cannot prepend on type %s")?;
+fn prepend(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let items = items_or(ctx, arg(&args, 0), "Cannot prepend on type %s")?;
     let mut out = Vec::with_capacity(items.len() + 1);
     out.push(arg(&args, 1).clone());
     out.extend(items);
     Ok(interface_list(out))
 }
 
-fn first(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(arg(&args, 0), "Cannot find first on type %s")?;
+fn first(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let items = items_or(ctx, arg(&args, 0), "Cannot find first on type %s")?;
     Ok(items.into_iter().next().unwrap_or(Value::Nil))
 }
 
-fn last(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(arg(&args, 0), "Cannot find last on type %s")?;
+fn last(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let items = items_or(ctx, arg(&args, 0), "Cannot find last on type %s")?;
     Ok(items.into_iter().last().unwrap_or(Value::Nil))
 }
 
-fn rest(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(arg(&args, 0), "Cannot find rest on type %s")?;
+fn rest(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let items = items_or(ctx, arg(&args, 0), "Cannot find rest on type %s")?;
     // An empty list gives a nil []interface {}, which behaves as empty.
     Ok(interface_list(items.into_iter().skip(1).collect()))
 }
 
-fn initial(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let mut items = items_or(arg(&args, 0), "Cannot find initial on type %s")?;
+fn initial(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let mut items = items_or(ctx, arg(&args, 0), "Cannot find initial on type %s")?;
     items.pop();
     Ok(interface_list(items))
 }
 
-fn reverse(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let mut items = items_or(arg(&args, 0), "Cannot find reverse on type %s")?;
+fn reverse(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let mut items = items_or(ctx, arg(&args, 0), "Cannot find reverse on type %s")?;
     items.reverse();
     Ok(interface_list(items))
 }
@@ -134,10 +139,11 @@ fn in_list(haystack: &[Value], needle: &Value) -> bool {
     haystack.iter().any(|h| deep_equal(needle, h))
 }
 
-fn uniq(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(arg(&args, 0), "Cannot find uniq on type %s")?;
+fn uniq(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let items = items_or(ctx, arg(&args, 0), "Cannot find uniq on type %s")?;
     let mut out: Vec<Value> = Vec::new();
     for item in items {
+        ctx.charge(out.len() as u64)?;
         if !in_list(&out, &item) {
             out.push(item);
         }
@@ -145,27 +151,30 @@ fn uniq(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     Ok(interface_list(out))
 }
 
-fn without(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(arg(&args, 0), "Cannot find without on type %s")?;
+fn without(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let items = items_or(ctx, arg(&args, 0), "Cannot find without on type %s")?;
     let omit = args.get(1..).unwrap_or(&[]);
+    ctx.charge((items.len() as u64).saturating_mul(omit.len() as u64))?;
     Ok(interface_list(
         items.into_iter().filter(|x| !in_list(omit, x)).collect(),
     ))
 }
 
-fn has(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+fn has(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let haystack = arg(&args, 1);
     if haystack.is_nil() {
         return Ok(Value::Bool(false));
     }
-    let items = items_or(haystack, "Cannot find has on type %s")?;
+    let items = items_or(ctx, haystack, "Cannot find has on type %s")?;
     Ok(Value::Bool(in_list(&items, arg(&args, 0))))
 }
 
 /// Go's `int(f)` for a float64 on amd64: truncation, and the "integer
 /// indefinite" value for NaN and out-of-range inputs.
 pub(crate) fn go_float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // 2^63 as f64; every float in [-2^63, 2^63) converts exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-LIMIT..LIMIT).contains(&f) {
         i64::MIN
     } else {
         f.trunc() as i64
@@ -277,7 +286,7 @@ fn trim_zero_decimal(s: &str) -> &str {
     s
 }
 
-fn slice(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+fn slice(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let list = arg(&args, 0);
     let len = match list {
         Value::List(l) => l.len(),
@@ -306,6 +315,7 @@ fn slice(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
         ));
     }
     let (start, end) = (start as usize, end as usize);
+    ctx.charge((end - start) as u64)?;
     Ok(match list {
         Value::List(l) => Value::List(List::typed(l.items[start..end].to_vec(), l.elem)),
         Value::Bytes(b) => Value::Bytes(b[start..end].into()),
@@ -313,11 +323,14 @@ fn slice(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     })
 }
 
-fn concat(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+fn concat(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let mut out = Vec::new();
     for list in &args {
         match slice_items(list) {
-            Ok(items) => out.extend(items),
+            Ok(items) => {
+                ctx.charge(items.len() as u64)?;
+                out.extend(items);
+            }
             Err(None) => return Err(FuncError::new(NIL_DEREF)),
             Err(Some(kind)) => {
                 return Err(FuncError::new(format!("Cannot concat type {kind} as list")))
@@ -329,7 +342,7 @@ fn concat(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 fn chunk(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let size = arg_int(&args, 0)?;
-    let items = items_or(arg(&args, 1), "Cannot chunk type %s")?;
+    let items = items_or(ctx, arg(&args, 1), "Cannot chunk type %s")?;
     let len = items.len() as i64;
     // Sprig computes the chunk count in float64; replay it, including what
     // a zero or negative size does there.
@@ -365,8 +378,8 @@ fn chunk(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     Ok(Value::List(List::typed(out, GoType::InterfaceSlice)))
 }
 
-fn compact(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(arg(&args, 0), "Cannot compact on type %s")?;
+fn compact(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    let items = items_or(ctx, arg(&args, 0), "Cannot compact on type %s")?;
     Ok(interface_list(
         items.into_iter().filter(|x| !x.is_empty()).collect(),
     ))
@@ -497,6 +510,23 @@ mod tests {
         assert_eq!(cast_to_int(&Value::Float(-2.7)), -2);
         assert_eq!(cast_to_int(&Value::Bool(true)), 1);
         assert_eq!(cast_to_int(&Value::Nil), 0);
+    }
+
+    #[test]
+    fn copies_are_charged_to_the_budget() {
+        let r = reg();
+        let big = l((0..100).map(i).collect());
+        let push = r.get("append").map(|f| f.call);
+        let mut small = crate::funcs::strings::test_support::TestCtx { budget: 50 };
+        let out = push.map(|f| f(&mut small, vec![big.clone(), i(1)]));
+        assert!(matches!(out, Some(Err(_))));
+        let uniq = r.get("uniq").map(|f| f.call);
+        let mut medium = crate::funcs::strings::test_support::TestCtx { budget: 1000 };
+        let out = uniq.map(|f| f(&mut medium, vec![big]));
+        assert!(
+            matches!(out, Some(Err(_))),
+            "uniq is quadratic and must be charged so"
+        );
     }
 
     #[test]

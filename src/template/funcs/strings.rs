@@ -113,7 +113,7 @@ pub(crate) fn arg_int(args: &[Value], i: usize) -> Result<i64, FuncError> {
     }
 }
 
-fn arg<'a>(args: &'a [Value], i: usize) -> &'a Value {
+fn arg(args: &[Value], i: usize) -> &Value {
     args.get(i).unwrap_or(&Value::Nil)
 }
 
