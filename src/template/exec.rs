@@ -980,16 +980,13 @@ impl<'a> Exec<'a, '_> {
 
 impl Context for Exec<'_, '_> {
     fn include(&mut self, name: &str, data: Value) -> Result<String, FuncError> {
-        let count = self.shared.included.get(name).copied();
-        match count {
-            Some(v) if v > HELM_INCLUDE_MAX => {
+        match self.shared.included.get_mut(name) {
+            Some(v) if *v > HELM_INCLUDE_MAX => {
                 return Err(FuncError(format!(
                     "rendering template has a nested reference name: {name}: unable to execute template"
                 )));
             }
-            Some(v) => {
-                self.shared.included.insert(name.to_string(), v + 1);
-            }
+            Some(v) => *v += 1,
             None => {
                 self.shared.included.insert(name.to_string(), 1);
             }

@@ -17,10 +17,18 @@ pub fn write_v(out: &mut String, v: &Value) {
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
-        Value::Int32(i) => out.push_str(&i.to_string()),
-        Value::Uint64(u) => out.push_str(&u.to_string()),
-        Value::Float(f) => out.push_str(&format_float_g(*f)),
+        Value::Int(i) | Value::Int64(i) => push_display(out, i),
+        Value::Int32(i) => push_display(out, i),
+        Value::Uint64(u) => push_display(out, u),
+        Value::Float(f) => {
+            // Integral values below 1e6 print as plain integers in Go's
+            // shortest 'g' form; skip the general path for them.
+            if f.fract() == 0.0 && f.abs() < 1e6 && !(*f == 0.0 && f.is_sign_negative()) {
+                push_display(out, &(*f as i64));
+            } else {
+                out.push_str(&format_float_g(*f));
+            }
+        }
         Value::String(s) => out.push_str(s),
         Value::Bytes(b) => {
             out.push('[');
@@ -168,6 +176,11 @@ fn push_hex_escape(out: &mut String, kind: char, v: u32, digits: u32) {
     for shift in (0..digits).rev() {
         out.push(char::from(HEX[((v >> (shift * 4)) & 0xf) as usize]));
     }
+}
+
+fn push_display(out: &mut String, v: &dyn std::fmt::Display) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{v}");
 }
 
 /// `strconv.FormatFloat(f, 'g', -1, 64)`, which is also `%v` of a float64:

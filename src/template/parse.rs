@@ -41,7 +41,7 @@ struct Parser<'s, 'f> {
     funcs: &'f Registry,
     token: [Option<Item<'s>>; 3],
     peek_count: usize,
-    vars: Vec<String>,
+    vars: Vec<&'s str>,
     action_line: usize,
     range_depth: usize,
     stack_depth: usize,
@@ -71,7 +71,7 @@ pub(crate) fn parse(
         funcs,
         token: [None, None, None],
         peek_count: 0,
-        vars: vec!["$".to_string()],
+        vars: vec!["$"],
         action_line: 0,
         range_depth: 0,
         stack_depth: 0,
@@ -219,7 +219,7 @@ impl<'s> Parser<'s, '_> {
     fn sub_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         let saved_tokens = std::mem::replace(&mut self.token, [None, None, None]);
         let saved_peek = std::mem::replace(&mut self.peek_count, 0);
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_action = std::mem::replace(&mut self.action_line, 0);
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let saved_stack = std::mem::replace(&mut self.stack_depth, 0);
@@ -475,12 +475,12 @@ impl<'s> Parser<'s, '_> {
                 pipe.is_assign = next.kind == ItemKind::Assign;
                 self.next_non_space();
                 pipe.decl.push(new_variable(v.pos, &v.val));
-                self.vars.push(v.val.to_string());
+                self.vars.push(item_str(&v));
                 break;
             } else if next.kind == ItemKind::Char && next.val == "," {
                 self.next_non_space();
                 pipe.decl.push(new_variable(v.pos, &v.val));
-                self.vars.push(v.val.to_string());
+                self.vars.push(item_str(&v));
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().kind {
                         ItemKind::Variable | ItemKind::RightDelim | ItemKind::RightParen => {
@@ -640,7 +640,7 @@ impl<'s> Parser<'s, '_> {
             ItemKind::Nil => Arg::Nil { pos: t.pos },
             ItemKind::Variable => {
                 let v = new_variable(t.pos, &t.val);
-                if !self.vars.iter().any(|n| **n == *v.idents[0]) {
+                if !self.vars.iter().any(|n| *n == &*v.idents[0]) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
                         crate::fmt::quote(&v.idents[0])
@@ -742,6 +742,14 @@ impl Parsed {
             Parsed::Else { .. } => "{{else}}".into(),
             _ => "node".into(),
         }
+    }
+}
+
+/// The source text of a lexed item (variables are always borrowed).
+fn item_str<'s>(item: &Item<'s>) -> &'s str {
+    match &item.val {
+        std::borrow::Cow::Borrowed(s) => s,
+        std::borrow::Cow::Owned(_) => "",
     }
 }
 
