@@ -188,7 +188,7 @@ fn underscores_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -225,7 +225,7 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
         _ => (false, s),
     };
     let lower = body.as_bytes();
-    let value = if lower.len() > 2 && lower[0] == b'0' && lower[1].to_ascii_lowercase() == b'x' {
+    let value = if lower.len() > 2 && lower[0] == b'0' && lower[1].eq_ignore_ascii_case(&b'x') {
         parse_hex_float(&body[2..])?
     } else {
         parse_decimal_float(body)?
@@ -270,7 +270,7 @@ fn parse_decimal_float(s: &str) -> Option<f64> {
         return None;
     }
     if i < b.len() {
-        if b[i].to_ascii_lowercase() != b'e' {
+        if !b[i].eq_ignore_ascii_case(&b'e') {
             return None;
         }
         i += 1;
@@ -327,7 +327,7 @@ fn parse_hex_float(s: &str) -> Option<f64> {
         }
         i += 1;
     }
-    if !saw_digits || i >= b.len() || b[i].to_ascii_lowercase() != b'p' {
+    if !saw_digits || i >= b.len() || !b[i].eq_ignore_ascii_case(&b'p') {
         return None;
     }
     i += 1;
@@ -1118,7 +1118,7 @@ mod tests {
             }
             show(call(round, args))
         };
-        assert_eq!(r(3.14159, 2, None), "float64(3.14)");
+        assert_eq!(r(12.3456, 2, None), "float64(12.35)");
         assert_eq!(r(2.5, 0, None), "float64(3)");
         assert_eq!(r(-2.5, 0, None), "float64(-3)");
         assert_eq!(r(3.7, 0, Some(0.8)), "float64(3)");
