@@ -145,6 +145,13 @@ pub trait Object {
     fn format_v(&self) -> String;
     /// Downcasting support for functions that take a specific object type.
     fn as_any(&self) -> &dyn std::any::Any;
+    /// What Go's `encoding/json` makes of this value (`toJson`, `toYaml`):
+    /// its `MarshalJSON` result (a `time.Time` is its RFC 3339 string) or
+    /// its exported fields as a map under their JSON names. `None` when
+    /// encoding/json cannot encode it.
+    fn json_value(&self) -> Option<Value> {
+        None
+    }
 }
 
 impl List {

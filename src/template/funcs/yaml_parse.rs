@@ -1,0 +1,844 @@
+//! YAML input as Helm reads it: `sigs.k8s.io/yaml.Unmarshal`.
+//!
+//! That is goyaml.v2 decoding into `interface{}` (YAML 1.1 scalars: `yes`,
+//! `on`, `0777`, `1_000`, `0x1F`, timestamps kept as strings, `<<` merge
+//! keys with goyaml.v2's overwrite order), then every map key turned into a
+//! string (ints in decimal, floats as float32 `%g`, bools as
+//! `true`/`false`; a null key is an error), then a round trip through
+//! `encoding/json` into the target type, so every number comes out a
+//! float64 and NaN/Inf fail.
+//!
+//! The syntax is read by `granit-parser` (through serde-saphyr), the YAML
+//! event parser; alias expansion is bounded by goyaml.v2's own rule (an
+//! error once aliases drive too large a share of the decoding work), so a
+//! "billion laughs" document fails fast instead of eating memory. Nesting
+//! is limited to [`MAX_NESTING`] levels.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_saphyr::granit_parser::{
+    ErrorKind, Event, Options, Parser, ScalarStyle, ScanError, StructureStyle, Tag,
+};
+
+use super::emit::{resolve_plain, Resolved};
+use crate::value::{List, Map, Value};
+
+/// The deepest nesting accepted (goyaml.v2 allows 10000; we recurse on the
+/// Rust stack and keep well below its size).
+pub const MAX_NESTING: usize = 1000;
+
+/// A failure to read YAML; `Display` is the message Helm shows (as far as
+/// the syntax error texts of goyaml.v2 could be reproduced).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum YamlParseError {
+    /// A syntax or decoding error of goyaml.v2 (`yaml: line 3: …`).
+    #[error("error converting YAML to JSON: yaml: {0}")]
+    Yaml(String),
+    /// The YAML could not become JSON (a null key, NaN, …).
+    #[error("error converting YAML to JSON: {0}")]
+    Convert(String),
+    /// The document is not of the target type.
+    #[error("error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what} into Go value of type {target}")]
+    Type {
+        what: &'static str,
+        target: &'static str,
+    },
+}
+
+/// Decode a values file (`values.yaml`, `--values`) into the map Helm
+/// builds: an empty or `null` document is an empty map.
+pub fn parse_yaml_values(text: &str) -> Result<Value, YamlParseError> {
+    unmarshal_map(text).map(Value::Map)
+}
+
+/// `yaml.Unmarshal(text, &map[string]interface{}{})`.
+pub fn unmarshal_map(text: &str) -> Result<Map, YamlParseError> {
+    match yaml_to_value(text)? {
+        Value::Map(m) => Ok(m),
+        Value::Nil => Ok(Map::new()),
+        other => Err(YamlParseError::Type {
+            what: json_kind(&other),
+            target: "map[string]interface {}",
+        }),
+    }
+}
+
+/// `yaml.Unmarshal(text, &[]interface{}{})`.
+pub fn unmarshal_list(text: &str) -> Result<Vec<Value>, YamlParseError> {
+    match yaml_to_value(text)? {
+        Value::List(l) => Ok(l.items.as_ref().clone()),
+        Value::Nil => Ok(Vec::new()),
+        other => Err(YamlParseError::Type {
+            what: json_kind(&other),
+            target: "[]interface {}",
+        }),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "bool",
+        Value::Float(_) | Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Int32(_) => {
+            "number"
+        }
+        Value::String(_) | Value::Bytes(_) => "string",
+        Value::List(_) => "array",
+        _ => "object",
+    }
+}
+
+/// The first document of `text` as the generic value sigs.k8s.io/yaml
+/// produces (before it is decoded into the caller's target type).
+pub fn yaml_to_value(text: &str) -> Result<Value, YamlParseError> {
+    if text.chars().any(forbidden_char) {
+        return Err(YamlParseError::Yaml(
+            "control characters are not allowed".into(),
+        ));
+    }
+    // goyaml.v2 reads NEL (U+0085) as a line break, like "\n"; the YAML
+    // 1.2 parser we use does not.
+    let normalized;
+    let text = if text.contains('\u{85}') {
+        normalized = text.replace('\u{85}', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
+    let doc = read_document(text)?;
+    let Some(root) = doc.root else {
+        return Ok(Value::Nil);
+    };
+    let mut d = Decoder {
+        doc: &doc,
+        decode_count: 0,
+        alias_count: 0,
+        alias_depth: 0,
+        active_aliases: Vec::new(),
+    };
+    let y = d.node(root, 0)?;
+    to_json_value(y)
+}
+
+/// Characters goyaml's reader refuses anywhere in the input.
+fn forbidden_char(c: char) -> bool {
+    let c = c as u32;
+    !(c == 0x09
+        || c == 0x0A
+        || c == 0x0D
+        || (0x20..=0x7E).contains(&c)
+        || c == 0x85
+        || (0xA0..=0xD7FF).contains(&c)
+        || (0xE000..=0xFFFD).contains(&c)
+        || (0x10000..=0x10FFFF).contains(&c))
+}
+
+// ---------------------------------------------------------------------------
+// Events to a node arena.
+
+enum RawNode {
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tag: Option<String>,
+    },
+    Seq(Vec<usize>),
+    Map(Vec<(usize, usize)>),
+    /// An alias: the index of the anchored node and the anchor's name.
+    Alias(usize, String),
+}
+
+struct Document {
+    nodes: Vec<RawNode>,
+    root: Option<usize>,
+}
+
+fn full_tag(tag: &Tag) -> String {
+    format!("{}{}", tag.handle(), tag.suffix())
+}
+
+/// goyaml.v2's wording for the common syntax errors, with its line
+/// numbering (a 1-based line for scanner errors).
+fn syntax_error(e: &ScanError) -> YamlParseError {
+    let line = e.marker().line();
+    let msg = match e.kind() {
+        ErrorKind::ExpectedNodeContent => "did not find expected node content".to_string(),
+        ErrorKind::ExpectedBlockMappingKey => "did not find expected key".to_string(),
+        ErrorKind::ExpectedFlowMappingSeparator => "did not find expected ',' or '}'".to_string(),
+        ErrorKind::ExpectedFlowSequenceSeparator => "did not find expected ',' or ']'".to_string(),
+        ErrorKind::ExpectedBlockSequenceEntry => "did not find expected '-' indicator".to_string(),
+        ErrorKind::SimpleKeyExpected | ErrorKind::InvalidSimpleKey => {
+            "could not find expected ':'".to_string()
+        }
+        ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidMappingValueWhitespace => {
+            "mapping values are not allowed in this context".to_string()
+        }
+        ErrorKind::UnexpectedCharacter { .. } => {
+            "found character that cannot start any token".to_string()
+        }
+        ErrorKind::TabNotAllowed
+        | ErrorKind::TabInBlockIndentation
+        | ErrorKind::TabInIndentation => "found character that cannot start any token".to_string(),
+        ErrorKind::UnclosedQuotedScalar
+        | ErrorKind::UnexpectedEofFlowSequence
+        | ErrorKind::UnexpectedEofFlowMapping
+        | ErrorKind::UnexpectedEofImplicitFlowMapping
+        | ErrorKind::UnexpectedEof => "found unexpected end of stream".to_string(),
+        ErrorKind::UnknownQuotedScalarEscape => {
+            "found unknown escape character while parsing a quoted scalar".to_string()
+        }
+        ErrorKind::DocumentIndicatorInQuotedScalar => {
+            "found unexpected document indicator".to_string()
+        }
+        ErrorKind::RecursionLimitExceeded => format!("exceeded max depth of {MAX_NESTING}"),
+        ErrorKind::InvalidBlockScalarIndent | ErrorKind::InvalidIndentation => {
+            "did not find expected key".to_string()
+        }
+        other => other.to_string(),
+    };
+    YamlParseError::Yaml(format!("line {line}: {msg}"))
+}
+
+fn read_document(text: &str) -> Result<Document, YamlParseError> {
+    let mut opts = Options::default();
+    opts.bom_inside_document_as_content = true;
+    opts.block_scalar_eof_without_line_feed = true;
+    opts.emit_anchor_events = true;
+    opts.emit_comments = false;
+    opts.flow_nesting_limit = MAX_NESTING;
+    opts.block_nesting_limit = MAX_NESTING;
+    let parser = Parser::new_from_str_with_options(text, opts);
+
+    let mut nodes: Vec<RawNode> = Vec::new();
+    // Anchor id -> (node index, name).
+    let mut anchors: HashMap<usize, (usize, String)> = HashMap::new();
+    // Open collections: node index and, for maps, a pending key.
+    let mut stack: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut root = None;
+    let mut last_node: Option<usize> = None;
+    let mut in_document = false;
+
+    fn attach(
+        nodes: &mut [RawNode],
+        stack: &mut [(usize, Option<usize>)],
+        root: &mut Option<usize>,
+        idx: usize,
+    ) {
+        match stack.last_mut() {
+            None => *root = Some(idx),
+            Some((parent, pending)) => match &mut nodes[*parent] {
+                RawNode::Seq(items) => items.push(idx),
+                RawNode::Map(entries) => match pending.take() {
+                    None => *pending = Some(idx),
+                    Some(k) => entries.push((k, idx)),
+                },
+                _ => {}
+            },
+        }
+    }
+
+    // Flow style of each open collection (for goyaml's key errors).
+    let mut flow: Vec<bool> = Vec::new();
+    for item in parser {
+        let (event, span) = item.map_err(|e| syntax_error(&e))?;
+        match event {
+            Event::StreamStart => {}
+            Event::DocumentStart(..) => {
+                if in_document {
+                    break;
+                }
+                in_document = true;
+            }
+            Event::DocumentEnd | Event::StreamEnd => break,
+            Event::Anchor(id, name) => {
+                if let Some(idx) = last_node {
+                    anchors.insert(id, (idx, name.into_owned()));
+                }
+            }
+            Event::Alias(id) => {
+                let (target, name) = anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| YamlParseError::Yaml("unknown anchor referenced".into()))?;
+                nodes.push(RawNode::Alias(target, name));
+                let idx = nodes.len() - 1;
+                attach(&mut nodes, &mut stack, &mut root, idx);
+            }
+            Event::UnresolvedAlias(name) => {
+                return Err(YamlParseError::Yaml(format!(
+                    "unknown anchor '{name}' referenced"
+                )));
+            }
+            Event::Scalar(value, style, _anchor, tag) => {
+                // goyaml.v2 reads an implicit key only on one line.
+                let is_key =
+                    matches!(stack.last(), Some((p, None)) if matches!(nodes[*p], RawNode::Map(_)));
+                let spans_lines = span.start.line() != span.end.line()
+                    || value.contains(['\u{2028}', '\u{2029}']);
+                if is_key
+                    && spans_lines
+                    && !matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                {
+                    let msg = if flow.last() == Some(&true) {
+                        "did not find expected ',' or '}'"
+                    } else {
+                        "could not find expected ':'"
+                    };
+                    // goyaml.v2 reports the 0-based line of the ':' after it.
+                    let line = span.end.line().saturating_sub(1).max(1);
+                    return Err(YamlParseError::Yaml(format!("line {line}: {msg}")));
+                }
+                nodes.push(RawNode::Scalar {
+                    value: value.into_owned(),
+                    style,
+                    tag: tag.map(|t| full_tag(&t)),
+                });
+                let idx = nodes.len() - 1;
+                last_node = Some(idx);
+                attach(&mut nodes, &mut stack, &mut root, idx);
+            }
+            Event::SequenceStart(st, ..) => {
+                flow.push(st == StructureStyle::Flow);
+                nodes.push(RawNode::Seq(Vec::new()));
+                let idx = nodes.len() - 1;
+                last_node = Some(idx);
+                attach(&mut nodes, &mut stack, &mut root, idx);
+                stack.push((idx, None));
+            }
+            Event::MappingStart(st, ..) => {
+                flow.push(st == StructureStyle::Flow);
+                nodes.push(RawNode::Map(Vec::new()));
+                let idx = nodes.len() - 1;
+                last_node = Some(idx);
+                attach(&mut nodes, &mut stack, &mut root, idx);
+                stack.push((idx, None));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                flow.pop();
+            }
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+    Ok(Document { nodes, root })
+}
+
+// ---------------------------------------------------------------------------
+// goyaml.v2's decoding into interface{}.
+
+/// A decoded YAML value, before the JSON step.
+#[derive(Clone, Debug)]
+enum Y {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    /// `!!binary` data (a Go string that need not be UTF-8).
+    Bin(Vec<u8>),
+    Seq(Vec<Y>),
+    Map(YMap),
+}
+
+/// A `map[interface{}]interface{}`: insertion order, later keys replace
+/// equal earlier ones.
+#[derive(Clone, Debug, Default)]
+struct YMap {
+    entries: Vec<(Y, Y)>,
+    index: HashMap<String, usize>,
+}
+
+impl YMap {
+    fn set(&mut self, k: Y, v: Y) {
+        let id = key_identity(&k);
+        match self.index.get(&id) {
+            Some(&i) => self.entries[i].1 = v,
+            None => {
+                self.index.insert(id, self.entries.len());
+                self.entries.push((k, v));
+            }
+        }
+    }
+}
+
+/// Go map key equality for the scalar key types goyaml produces.
+fn key_identity(k: &Y) -> String {
+    match k {
+        Y::Null => "n".into(),
+        Y::Bool(b) => format!("b{b}"),
+        Y::Int(i) => format!("i{i}"),
+        Y::Uint(u) => format!("u{u}"),
+        Y::Float(f) => format!("f{}", f.to_bits()),
+        Y::Str(s) => format!("s{s}"),
+        Y::Bin(b) => format!("s{}", String::from_utf8_lossy(b)),
+        other => format!("x{other:?}"),
+    }
+}
+
+struct Decoder<'a> {
+    doc: &'a Document,
+    decode_count: u64,
+    alias_count: u64,
+    alias_depth: u32,
+    active_aliases: Vec<usize>,
+}
+
+/// goyaml.v2's `allowedAliasRatio`: 99% of the decoding work may come from
+/// aliases in small documents, scaling down to 10% for large ones.
+fn allowed_alias_ratio(decode_count: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decode_count - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+const STR_TAG: &str = "tag:yaml.org,2002:str";
+const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
+const MERGE_TAG: &str = "tag:yaml.org,2002:merge";
+
+fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix("tag:yaml.org,2002:") {
+        Some(s) => format!("!!{s}"),
+        None => tag.to_string(),
+    }
+}
+
+impl Decoder<'_> {
+    fn count(&mut self) -> Result<(), YamlParseError> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64
+                > allowed_alias_ratio(self.decode_count)
+        {
+            return Err(YamlParseError::Yaml(
+                "document contains excessive aliasing".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, idx: usize, depth: usize) -> Result<Y, YamlParseError> {
+        if depth > MAX_NESTING {
+            return Err(YamlParseError::Yaml(format!(
+                "exceeded max depth of {MAX_NESTING}"
+            )));
+        }
+        self.count()?;
+        let doc = self.doc;
+        match &doc.nodes[idx] {
+            RawNode::Alias(target, name) => {
+                if self.active_aliases.contains(&idx) {
+                    return Err(YamlParseError::Yaml(format!(
+                        "anchor '{name}' value contains itself"
+                    )));
+                }
+                self.active_aliases.push(idx);
+                self.alias_depth += 1;
+                let r = self.node(*target, depth + 1);
+                self.alias_depth -= 1;
+                self.active_aliases.pop();
+                r
+            }
+            RawNode::Scalar { value, style, tag } => scalar(value, *style, tag.as_deref()),
+            RawNode::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for &i in items {
+                    out.push(self.node(i, depth + 1)?);
+                }
+                Ok(Y::Seq(out))
+            }
+            RawNode::Map(entries) => {
+                let mut out = YMap::default();
+                self.mapping_into(entries, &mut out, depth)?;
+                Ok(Y::Map(out))
+            }
+        }
+    }
+
+    fn mapping_into(
+        &mut self,
+        entries: &[(usize, usize)],
+        out: &mut YMap,
+        depth: usize,
+    ) -> Result<(), YamlParseError> {
+        for &(k, v) in entries {
+            if self.is_merge(k) {
+                self.merge(v, out, depth)?;
+                continue;
+            }
+            let key = self.node(k, depth + 1)?;
+            if matches!(key, Y::Seq(_) | Y::Map(_)) {
+                return Err(YamlParseError::Yaml(format!(
+                    "invalid map key: {}",
+                    go_syntax(&key)
+                )));
+            }
+            let value = self.node(v, depth + 1)?;
+            out.set(key, value);
+        }
+        Ok(())
+    }
+
+    fn is_merge(&self, idx: usize) -> bool {
+        match &self.doc.nodes[idx] {
+            RawNode::Scalar { value, style, tag } => {
+                value == "<<"
+                    && ((*style == ScalarStyle::Plain && tag.is_none())
+                        || tag.as_deref() == Some(MERGE_TAG))
+            }
+            _ => false,
+        }
+    }
+
+    /// The node an alias points at (through chains of aliases).
+    fn target(&self, mut idx: usize) -> usize {
+        for _ in 0..self.doc.nodes.len() {
+            match &self.doc.nodes[idx] {
+                RawNode::Alias(t, _) => idx = *t,
+                _ => break,
+            }
+        }
+        idx
+    }
+
+    /// goyaml.v2's `merge`: a mapping (or alias of one) is decoded into the
+    /// map being built, overwriting keys set so far; for a sequence of
+    /// mappings the last is applied first, so earlier ones win.
+    fn merge(&mut self, idx: usize, out: &mut YMap, depth: usize) -> Result<(), YamlParseError> {
+        let want_map = || {
+            YamlParseError::Yaml("map merge requires map or sequence of maps as the value".into())
+        };
+        let doc = self.doc;
+        match &doc.nodes[idx] {
+            RawNode::Map(_) | RawNode::Alias(..) => self.merge_one(idx, out, depth, want_map),
+            RawNode::Seq(items) => {
+                for &i in items.iter().rev() {
+                    self.merge_one(i, out, depth, want_map)?;
+                }
+                Ok(())
+            }
+            RawNode::Scalar { .. } => Err(want_map()),
+        }
+    }
+
+    fn merge_one(
+        &mut self,
+        idx: usize,
+        out: &mut YMap,
+        depth: usize,
+        want_map: impl Fn() -> YamlParseError,
+    ) -> Result<(), YamlParseError> {
+        let doc = self.doc;
+        let target = self.target(idx);
+        let RawNode::Map(entries) = &doc.nodes[target] else {
+            return Err(want_map());
+        };
+        // Decoding the merged node counts like decoding any node, with the
+        // alias depth raised when it is reached through an alias.
+        self.count()?;
+        let via_alias = target != idx;
+        if via_alias {
+            if self.active_aliases.contains(&idx) {
+                return Err(YamlParseError::Yaml("anchor value contains itself".into()));
+            }
+            self.active_aliases.push(idx);
+            self.alias_depth += 1;
+        }
+        let r = self.mapping_into(entries, out, depth + 1);
+        if via_alias {
+            self.alias_depth -= 1;
+            self.active_aliases.pop();
+        }
+        r
+    }
+}
+
+/// goyaml.v2's scalar decoding into `interface{}`.
+fn scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Y, YamlParseError> {
+    let implicit = style == ScalarStyle::Plain;
+    let tag = match tag {
+        // The non-specific tag `!` leaves a scalar a string.
+        Some("!") => return Ok(Y::Str(value.to_string())),
+        Some(t) => t,
+        None if !implicit => return Ok(Y::Str(value.to_string())),
+        None => "",
+    };
+    if tag == BINARY_TAG {
+        return decode_base64(value).map(Y::Bin).ok_or_else(|| {
+            YamlParseError::Yaml("!!binary value contains invalid base64 data".into())
+        });
+    }
+    let resolvable = matches!(
+        tag,
+        "" | "tag:yaml.org,2002:str"
+            | "tag:yaml.org,2002:bool"
+            | "tag:yaml.org,2002:int"
+            | "tag:yaml.org,2002:float"
+            | "tag:yaml.org,2002:null"
+            | "tag:yaml.org,2002:timestamp"
+    );
+    if !resolvable {
+        return Ok(Y::Str(value.to_string()));
+    }
+    let resolved = if tag == STR_TAG {
+        Resolved::Str
+    } else {
+        resolve_plain(
+            value,
+            tag.is_empty() || tag == "tag:yaml.org,2002:timestamp",
+        )
+    };
+    let rtag = match resolved {
+        Resolved::Null => "tag:yaml.org,2002:null",
+        Resolved::Bool(_) => "tag:yaml.org,2002:bool",
+        Resolved::Int(_) | Resolved::Uint(_) => "tag:yaml.org,2002:int",
+        Resolved::Float(_) => "tag:yaml.org,2002:float",
+        Resolved::Timestamp => "tag:yaml.org,2002:timestamp",
+        Resolved::Str => STR_TAG,
+    };
+    if !tag.is_empty() && tag != rtag && tag != STR_TAG {
+        // A !!float tag on an integer makes it a float; anything else that
+        // does not match its tag is an error.
+        if tag == "tag:yaml.org,2002:float" {
+            if let Resolved::Int(i) = resolved {
+                return Ok(Y::Float(i as f64));
+            }
+        }
+        return Err(YamlParseError::Yaml(format!(
+            "cannot decode {} `{}` as a {}",
+            short_tag(rtag),
+            value,
+            short_tag(tag)
+        )));
+    }
+    Ok(match resolved {
+        Resolved::Null => Y::Null,
+        Resolved::Bool(b) => Y::Bool(b),
+        Resolved::Int(i) => Y::Int(i),
+        Resolved::Uint(u) => Y::Uint(u),
+        Resolved::Float(f) => Y::Float(f),
+        // Timestamps stay strings when decoded into interface{}.
+        Resolved::Timestamp | Resolved::Str => Y::Str(value.to_string()),
+    })
+}
+
+/// Standard base64 as Go's `base64.StdEncoding.DecodeString` reads it
+/// (padding required, newlines ignored).
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let clean: Vec<u8> = s.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
+    if clean.len() % 4 != 0 {
+        return None;
+    }
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        })
+    };
+    let mut out = Vec::with_capacity(clean.len() / 4 * 3);
+    let chunks = clean.len() / 4;
+    for (i, chunk) in clean.chunks(4).enumerate() {
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && i + 1 != chunks) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | val(c)?;
+        }
+        n <<= 6 * pad as u32;
+        out.push((n >> 16) as u8);
+        if pad < 2 {
+            out.push((n >> 8) as u8);
+        }
+        if pad < 1 {
+            out.push(n as u8);
+        }
+    }
+    Some(out)
+}
+
+// ---------------------------------------------------------------------------
+// The JSON step.
+
+/// `%+#v`-like rendering of a decoded value for error messages.
+fn go_syntax(y: &Y) -> String {
+    match y {
+        Y::Null => "<nil>".into(),
+        Y::Bool(b) => b.to_string(),
+        Y::Int(i) => i.to_string(),
+        Y::Uint(u) => format!("0x{u:x}"),
+        Y::Float(f) => crate::fmt::format_float_g(*f),
+        Y::Str(s) => crate::fmt::quote(s),
+        Y::Bin(b) => crate::fmt::quote(&String::from_utf8_lossy(b)),
+        Y::Seq(items) => format!(
+            "[]interface {{}}{{{}}}",
+            items.iter().map(go_syntax).collect::<Vec<_>>().join(", ")
+        ),
+        Y::Map(m) => format!(
+            "map[interface {{}}]interface {{}}{{{}}}",
+            m.entries
+                .iter()
+                .map(|(k, v)| format!("{}:{}", go_syntax(k), go_syntax(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn go_type_name(y: &Y) -> &'static str {
+    match y {
+        Y::Null => "%!s(<nil>)",
+        Y::Bool(_) => "bool",
+        Y::Int(_) => "int",
+        Y::Uint(_) => "uint64",
+        Y::Float(_) => "float64",
+        Y::Str(_) | Y::Bin(_) => "string",
+        Y::Seq(_) => "[]interface {}",
+        Y::Map(_) => "map[interface {}]interface {}",
+    }
+}
+
+/// A Go string (any bytes) as encoding/json writes it: each invalid UTF-8
+/// byte becomes U+FFFD.
+fn lossy_per_byte(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for _ in chunk.invalid() {
+            out.push('\u{FFFD}');
+        }
+    }
+    out
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)` with goyaml's names for the
+/// infinities and NaN (how sigs.k8s.io/yaml spells float keys).
+fn float32_key(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    let x = f as f32;
+    if x.is_infinite() {
+        return if x > 0.0 { ".inf" } else { "-.inf" }.into();
+    }
+    // Shortest float32 digits, then Go's 'g' layout (exponent form when
+    // the decimal exponent is < -4 or >= 6 for shortest precision).
+    let sci = format!("{x:e}");
+    let (neg, sci) = match sci.strip_prefix('-') {
+        Some(rest) => (true, rest.to_string()),
+        None => (false, sci),
+    };
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let nd = digits.len() as i32;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if exp < -4 || exp >= 6 {
+        out.push_str(&digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        if exp.abs() < 10 {
+            out.push('0');
+        }
+        out.push_str(&exp.abs().to_string());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else if nd <= exp + 1 {
+        out.push_str(&digits);
+        for _ in 0..(exp + 1 - nd) {
+            out.push('0');
+        }
+    } else {
+        out.push_str(&digits[..(exp + 1) as usize]);
+        out.push('.');
+        out.push_str(&digits[(exp + 1) as usize..]);
+    }
+    out
+}
+
+fn key_string(k: &Y, v: &Y) -> Result<String, YamlParseError> {
+    Ok(match k {
+        Y::Str(s) => s.clone(),
+        Y::Bin(b) => lossy_per_byte(b),
+        Y::Int(i) => i.to_string(),
+        Y::Float(f) => float32_key(*f),
+        Y::Bool(b) => b.to_string(),
+        other => {
+            return Err(YamlParseError::Convert(format!(
+                "unsupported map key of type: {}, key: {}, value: {}",
+                go_type_name(other),
+                go_syntax(other),
+                go_syntax(v)
+            )))
+        }
+    })
+}
+
+fn to_json_value(y: Y) -> Result<Value, YamlParseError> {
+    Ok(match y {
+        Y::Null => Value::Nil,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Int(i) => Value::Float(i as f64),
+        Y::Uint(u) => Value::Float(u as f64),
+        Y::Float(f) => {
+            if f.is_nan() {
+                return Err(YamlParseError::Convert(
+                    "json: unsupported value: NaN".into(),
+                ));
+            }
+            if f.is_infinite() {
+                let s = if f > 0.0 { "+Inf" } else { "-Inf" };
+                return Err(YamlParseError::Convert(format!(
+                    "json: unsupported value: {s}"
+                )));
+            }
+            Value::Float(f)
+        }
+        Y::Str(s) => Value::string(s),
+        Y::Bin(b) => Value::string(lossy_per_byte(&b)),
+        Y::Seq(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(to_json_value(item)?);
+            }
+            Value::List(List::new(out))
+        }
+        Y::Map(m) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in m.entries {
+                let key = key_string(&k, &v)?;
+                out.insert(key, to_json_value(v)?);
+            }
+            Value::map(out)
+        }
+    })
+}
