@@ -309,7 +309,8 @@ pub(crate) fn query_escape(s: &str) -> String {
 fn length(v: &Val) -> Result<i64, String> {
     match &v.v {
         Value::Nil if v.iface => Err("len of nil pointer".into()),
-        Value::Nil => Err("len of untyped nil".into()),
+        // Go calls Type() on the invalid reflect.Value and recovers the panic.
+        Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
         Value::String(s) => Ok(s.len() as i64),
         Value::Bytes(b) => Ok(b.len() as i64),
         Value::List(l) => Ok(l.len() as i64),
