@@ -605,3 +605,42 @@ fn objects_expose_fields_and_methods() {
         "{err}"
     );
 }
+
+#[test]
+fn custom_delimiters() {
+    // Go: template.New("t").Delims("[[", "]]").Option("missingkey=zero")
+    // prints `1 {{ .a }}x` and then fails with the error below.
+    let mut t = Templates::new(registry());
+    t.set_delims("[[", "]]");
+    t.parse("t", "[[ .a ]] {{ .a }} [[- /* c */ -]] x\n[[ .b.c ]]")
+        .unwrap();
+    let mut m = BTreeMap::new();
+    m.insert("a".to_string(), Value::Int(1));
+    let err = t
+        .execute("t", &Value::map(m), &ExecOptions::default())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "template: t:2:5: executing \"t\" at <.b.c>: nil pointer evaluating interface {}.c"
+    );
+    t.parse("u", "[[ .a ]] {{ .a }} [[- /* c */ -]] x").unwrap();
+    let mut m = BTreeMap::new();
+    m.insert("a".to_string(), Value::Int(1));
+    let out = t
+        .execute("u", &Value::map(m), &ExecOptions::default())
+        .unwrap();
+    assert_eq!(out, "1 {{ .a }}x");
+}
+
+#[test]
+fn multi_line_parse_errors() {
+    // Go 1.26 messages.
+    let mut t = Templates::new(registry());
+    let e = t.parse("t", "a\n{{ if\n.x }}{{ \"x }}").unwrap_err();
+    assert_eq!(e.to_string(), "template: t:3: unterminated quoted string");
+    let e = t.parse("t", "{{ .x\n\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "template: t:3: unclosed action started at t:1"
+    );
+}
