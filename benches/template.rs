@@ -23,6 +23,7 @@ use berth_conformance::chart::ChartDir;
 use berth_conformance::objects::Capabilities;
 use berth_conformance::oracle::Oracle;
 use berth_conformance::render::Renderer;
+use berth_conformance::report::{compare, Verdict};
 use berth_template::funcs::helm_functions;
 
 struct Row {
@@ -30,6 +31,8 @@ struct Row {
     go_nanos: f64,
     berth_nanos: f64,
     note: String,
+    /// Only work both engines finish with the same result is comparable.
+    comparable: bool,
 }
 
 fn chart_corpus(repo: &Path) -> Option<PathBuf> {
@@ -66,8 +69,16 @@ fn main() -> anyhow::Result<()> {
     );
     let mut rows = Vec::new();
 
-    // 1. The differential corpus.
-    let cases = load_corpus(&repo.join("conformance/cases"))?;
+    // 1. The differential corpus: the cases both engines render
+    //    identically (a case berth cannot run yet would time nothing).
+    let all_cases = load_corpus(&repo.join("conformance/cases"))?;
+    let helm = oracle.render_cases(&all_cases)?;
+    let cases: Vec<_> = all_cases
+        .iter()
+        .zip(helm.iter())
+        .filter(|(c, h)| compare(h, &renderer.render_case(c)) == Verdict::Identical)
+        .map(|(c, _)| c.clone())
+        .collect();
     let prepared: Vec<_> = cases
         .iter()
         .filter_map(|c| renderer.prepare_case(c).ok())
@@ -88,7 +99,13 @@ fn main() -> anyhow::Result<()> {
         name: format!("conformance corpus ({} cases)", prepared.len()),
         go_nanos: go.nanos as f64 / go.iterations.max(1) as f64,
         berth_nanos: berth / iterations.max(1) as f64,
-        note: format!("go rendered {} cases", go.cases),
+        note: format!(
+            "the {} of {} cases identical on both sides (go ran {})",
+            cases.len(),
+            all_cases.len(),
+            go.cases
+        ),
+        comparable: go.cases == prepared.len(),
     });
 
     // 2. Real charts.
@@ -117,6 +134,7 @@ fn main() -> anyhow::Result<()> {
                 }
             };
             let first = renderer.render(&p);
+            let comparable = go.files.is_some() && first.is_ok();
             let note = match (&go.files, &go.error, &first) {
                 (Some(helm), _, Ok(ours)) => {
                     let same = helm
@@ -140,6 +158,7 @@ fn main() -> anyhow::Result<()> {
                 go_nanos: go.nanos.unwrap_or(0) as f64 / iterations.max(1) as f64,
                 berth_nanos: berth / iterations.max(1) as f64,
                 note,
+                comparable,
             });
         }
     } else {
@@ -154,20 +173,23 @@ fn main() -> anyhow::Result<()> {
     );
     let (mut go_total, mut berth_total) = (0.0, 0.0);
     for r in &rows {
-        go_total += r.go_nanos;
-        berth_total += r.berth_nanos;
+        if r.comparable {
+            go_total += r.go_nanos;
+            berth_total += r.berth_nanos;
+        }
         println!(
-            "{:<40} {:>12.3} {:>12.3} {:>12.3}  {}",
+            "{:<40} {:>12.3} {:>12.3} {:>12.3}  {}{}",
             r.name,
             r.go_nanos / 1e6,
             r.berth_nanos / 1e6,
             ratio(r.berth_nanos, r.go_nanos),
-            r.note
+            r.note,
+            if r.comparable { "" } else { " [not in total]" }
         );
     }
     println!(
         "{:<40} {:>12.3} {:>12.3} {:>12.3}",
-        "total",
+        "total (comparable rows)",
         go_total / 1e6,
         berth_total / 1e6,
         ratio(berth_total, go_total)

@@ -32,7 +32,11 @@ pub enum ConvertError {
 /// Decode a values file (one or more YAML documents) into the map Helm
 /// would see. An empty file gives an empty map.
 pub fn values_from_yaml(text: &str) -> Result<Value, ConvertError> {
+    // Comments are never needed, and buffering them trips the parser's
+    // comment budget on real values files (jenkins' has long commented-out
+    // certificates).
     let options = serde_saphyr::options! {
+        emit_comments: false,
         legacy_octal_numbers: true,
         duplicate_keys: serde_saphyr::options::DuplicateKeyPolicy::LastWins,
     };
@@ -277,6 +281,18 @@ mod tests {
         );
         assert_eq!(decode("a: 1\na: 2\n"), "map[a:2]");
         assert_eq!(decode(""), "map[]");
+    }
+
+    #[test]
+    fn long_comment_blocks_are_fine() {
+        // A key without a value followed by a long comment block, as in
+        // jenkins' values.yaml (a commented-out certificate).
+        let mut text = String::from("a:\n  x: 1\n  k:\n");
+        for _ in 0..5000 {
+            text.push_str("#        BgkqhkiG9w0BCQEWDnRlc3RAdGVzdC5pbmZvMIIBIjANBgkqhkiG9w0B\n");
+        }
+        text.push_str("b: 3\n");
+        assert_eq!(decode(&text), "map[a:map[x:1] b:3]");
     }
 
     #[test]
