@@ -280,8 +280,8 @@ fn oras_push_pull_media_type(env: &Env) -> Result<()> {
     Ok(())
 }
 
-/// The TLS registry accepts helm and oras when they are given the run's
-/// CA, and both refuse to talk to it without.
+/// The TLS registry accepts helm, cosign and oras when they are given the
+/// run's CA, and they refuse to talk to it without.
 fn tls_needs_the_ca(env: &Env) -> Result<()> {
     let regs = env.registries()?;
     let reg = &regs.tls;
@@ -318,6 +318,20 @@ fn tls_needs_the_ca(env: &Env) -> Result<()> {
         .arg("--destination")
         .arg(&dest);
     expect_certificate_error("helm pull", run_fails(cmd)?)?;
+
+    // cosign: signs and verifies with --registry-cacert, and cannot even
+    // sign without it.
+    let cosign = Cosign::new(env, &home)?;
+    let image = format!("{}@{digest}", reg.repo(&format!("{repo}/secure")));
+    cosign.sign("cosign-v3", &image, SignFormat::Bundle)?;
+    cosign.verify_both_ways(&image)?;
+    let mut cmd = home.command(&env.tools, "cosign-v3");
+    cmd.env("COSIGN_PASSWORD", COSIGN_PASSWORD)
+        .args(["sign", "--key"])
+        .arg(&cosign.key)
+        .args(["--tlog-upload=false", "--use-signing-config=false", "--yes"])
+        .arg(&image);
+    expect_certificate_error("cosign sign", run_fails(cmd)?)?;
 
     // oras: the same with its --ca-file.
     let work = home.tmp.join("oras-tls");
