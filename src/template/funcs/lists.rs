@@ -107,14 +107,34 @@ fn prepend(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     Ok(interface_list(out))
 }
 
-fn first(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(ctx, arg(&args, 0), "Cannot find first on type %s")?;
-    Ok(items.into_iter().next().unwrap_or(Value::Nil))
+/// One element of a slice by position from the start (or, with
+/// `from_end`, from the end), without copying the list: `first` and `last`
+/// are O(1) in Go and are often called inside loops.
+fn element(v: &Value, from_end: bool, msg: &str) -> FuncResult {
+    let pick = |len: usize| match (len, from_end) {
+        (0, _) => None,
+        (n, true) => Some(n - 1),
+        (_, false) => Some(0),
+    };
+    match v {
+        Value::List(l) => Ok(pick(l.len())
+            .and_then(|i| l.items.get(i).cloned())
+            .unwrap_or(Value::Nil)),
+        Value::Bytes(b) => Ok(pick(b.len())
+            .and_then(|i| b.get(i))
+            .map(|x| Value::Int(i64::from(*x)))
+            .unwrap_or(Value::Nil)),
+        Value::Nil => Err(FuncError::new(NIL_DEREF)),
+        other => Err(FuncError::new(msg.replace("%s", other.kind_name()))),
+    }
 }
 
-fn last(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let items = items_or(ctx, arg(&args, 0), "Cannot find last on type %s")?;
-    Ok(items.into_iter().last().unwrap_or(Value::Nil))
+fn first(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    element(arg(&args, 0), false, "Cannot find first on type %s")
+}
+
+fn last(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    element(arg(&args, 0), true, "Cannot find last on type %s")
 }
 
 fn rest(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
@@ -165,8 +185,14 @@ fn has(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     if haystack.is_nil() {
         return Ok(Value::Bool(false));
     }
+    let needle = arg(&args, 0);
+    if let Value::List(l) = haystack {
+        // A scan, not a copy; charged by length like the other walks.
+        ctx.charge(l.len() as u64)?;
+        return Ok(Value::Bool(in_list(&l.items, needle)));
+    }
     let items = items_or(ctx, haystack, "Cannot find has on type %s")?;
-    Ok(Value::Bool(in_list(&items, arg(&args, 0))))
+    Ok(Value::Bool(in_list(&items, needle)))
 }
 
 /// Go's `int(f)` for a float64 on amd64: truncation, and the "integer

@@ -94,16 +94,16 @@ fn unescape(s: &str, mode: Mode) -> Result<Vec<u8>, String> {
                     || !b[i + 2].is_ascii_hexdigit()
                 {
                     let end = (i + 3).min(b.len());
-                    return Err(escape_error(&s[i..end]));
+                    return Err(escape_error(&b[i..end]));
                 }
                 let seq = &s[i..i + 3];
                 if mode == Mode::Host && unhex(b[i + 1]) < 8 && seq != "%25" {
-                    return Err(escape_error(seq));
+                    return Err(escape_error(seq.as_bytes()));
                 }
                 if mode == Mode::Zone {
                     let v = unhex(b[i + 1]) << 4 | unhex(b[i + 2]);
                     if seq != "%25" && v != b' ' && should_escape(v, Mode::Host) {
-                        return Err(escape_error(seq));
+                        return Err(escape_error(seq.as_bytes()));
                     }
                 }
                 i += 3;
@@ -140,9 +140,13 @@ fn unescape(s: &str, mode: Mode) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn escape_error(s: &str) -> String {
-    // `s` may end inside a multi-byte character; Go quotes the bytes.
-    format!("invalid URL escape {}", go_quote(s))
+fn escape_error(bytes: &[u8]) -> String {
+    // The three bytes may end inside a multi-byte character; Go quotes the
+    // raw bytes (`"%a\xc3"`).
+    format!(
+        "invalid URL escape {}",
+        crate::fmt::quote_bytes(bytes, false)
+    )
 }
 
 fn unescape_str(s: &str, mode: Mode) -> Result<String, String> {
@@ -618,6 +622,10 @@ mod tests {
         assert_eq!(
             show(&r, "urlParse", vec![s("a:b/c:d")]),
             "map[fragment: host: hostname: opaque:b/c:d path: query: scheme:a userinfo:]"
+        );
+        assert_eq!(
+            show(&r, "urlParse", vec![s("http://x/%aé")]),
+            "ERR: unable to parse url: parse \"http://x/%aé\": invalid URL escape \"%a\\xc3\""
         );
         assert_eq!(
             show(&r, "urlParse", vec![s("http://x/%zz")]),
