@@ -22,6 +22,28 @@ pub(crate) struct Tree {
     /// The whole source text of that file.
     pub text: Arc<str>,
     pub root: Vec<Node>,
+    /// Deepest nesting of control structures and parentheses seen while
+    /// parsing (an upper bound), so that recursive work on a deep tree
+    /// (dropping it, printing a node) can get a big enough stack.
+    pub depth: usize,
+}
+
+/// Run `f` with enough stack for recursing `depth` levels into a tree.
+pub(crate) fn with_stack_for<T>(depth: usize, f: impl FnOnce() -> T) -> T {
+    if depth <= 256 {
+        return f();
+    }
+    // Segments are mapped lazily, so a generous size costs little.
+    stacker::grow(depth.saturating_mul(4096).saturating_add(1 << 20), f)
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        if self.depth > 256 {
+            let root = std::mem::take(&mut self.root);
+            with_stack_for(self.depth, move || drop(root));
+        }
+    }
 }
 
 impl Tree {

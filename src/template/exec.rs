@@ -200,7 +200,7 @@ impl<'a> Exec<'a, '_> {
                 "template: {}: executing {} at <{}>: {msg}",
                 self.tree.location(pos),
                 crate::fmt::quote(name),
-                self.context()
+                crate::ast::with_stack_for(self.tree.depth, || self.context())
             ),
         };
         Error::Exec {

@@ -45,6 +45,9 @@ struct Parser<'s, 'f> {
     action_line: usize,
     range_depth: usize,
     stack_depth: usize,
+    /// Current and deepest nesting of control structures (plus parens).
+    nest: usize,
+    max_nest: usize,
     tree_set: TreeSet,
 }
 
@@ -75,6 +78,8 @@ pub(crate) fn parse(
         action_line: 0,
         range_depth: 0,
         stack_depth: 0,
+        nest: 0,
+        max_nest: 0,
         tree_set: Vec::new(),
     };
     let root = p.parse_top()?;
@@ -196,6 +201,7 @@ impl<'s> Parser<'s, '_> {
             parse_name: self.parse_name.clone(),
             text: self.text.clone(),
             root,
+            depth: self.max_nest,
         };
         if let Some(slot) = self.tree_set.iter_mut().find(|(n, _)| *n == name) {
             if slot.1.is_empty() {
@@ -360,7 +366,10 @@ impl<'s> Parser<'s, '_> {
     fn control(&mut self, ctl: Ctl) -> PResult<Parsed> {
         let context = ctl.word();
         let vars_len = self.vars.len();
+        self.nest += 1;
+        self.max_nest = self.max_nest.max(self.nest + self.stack_depth);
         let r = self.control_inner(ctl, context);
+        self.nest -= 1;
         self.vars.truncate(vars_len);
         let b = Box::new(r?);
         Ok(Parsed::Node(match ctl {
@@ -668,6 +677,7 @@ impl<'s> Parser<'s, '_> {
                     return Err(self.errorf("max expression depth exceeded".into()));
                 }
                 self.stack_depth += 1;
+                self.max_nest = self.max_nest.max(self.nest + self.stack_depth);
                 let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
                     self.pipeline("parenthesized pipeline", ItemKind::RightParen)
                 });

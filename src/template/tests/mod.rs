@@ -415,7 +415,10 @@ fn tpl_recursion_is_bounded() {
 
 #[test]
 fn deep_nesting_parses_and_runs() {
-    let depth = 3000;
+    // Go accepts any nesting of control structures and 10000 levels of
+    // parentheses; neither may overflow our stack (parse, run, error
+    // report or drop).
+    let depth = 20_000;
     let text = format!(
         "{}x{}",
         "{{ if true }}".repeat(depth),
@@ -425,10 +428,23 @@ fn deep_nesting_parses_and_runs() {
         exec_with(&text, &ExecOptions::default()).expect("runs"),
         "x"
     );
-    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(depth), ")".repeat(depth));
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(9_000), ")".repeat(9_000));
     assert_eq!(
         exec_with(&parens, &ExecOptions::default()).expect("runs"),
         "1"
+    );
+    let failing = format!("{{{{ len {}3{} }}}}", "(".repeat(9_000), ")".repeat(9_000));
+    let err = exec_with(&failing, &ExecOptions::default()).expect_err("len of int");
+    assert!(
+        err.to_string()
+            .ends_with(")))>: error calling len: len of type int"),
+        "{err}"
+    );
+    let too_deep = format!("{{{{ {}1{} }}}}", "(".repeat(10_001), ")".repeat(10_001));
+    let err = exec_with(&too_deep, &ExecOptions::default()).expect_err("too deep");
+    assert_eq!(
+        err.to_string(),
+        "template: hostile.yaml:1: max expression depth exceeded"
     );
 }
 
