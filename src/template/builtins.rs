@@ -211,8 +211,11 @@ pub(crate) fn call<'a>(
     })
 }
 
+/// Strings built by the print family count against both budgets, so
+/// that doubling a string in a loop cannot exhaust memory.
 fn charge_len(ex: &mut Exec<'_, '_>, n: usize) -> R<()> {
-    ex.step(n as u64 / 64)
+    ex.step(n as u64 / 64)?;
+    ex.count_output(n)
 }
 
 /// Go's `evalArgs` for `html`, `js` and `urlquery`: one string argument

@@ -233,7 +233,9 @@ impl<'a> Exec<'a, '_> {
         Ok(())
     }
 
-    fn count_output(&mut self, n: usize) -> R<()> {
+    /// Count `n` produced bytes against the output budget (text written
+    /// anywhere, and strings built by `print`/`printf`/`println`).
+    pub(crate) fn count_output(&mut self, n: usize) -> R<()> {
         self.shared.output_bytes = self.shared.output_bytes.saturating_add(n as u64);
         if self.shared.output_bytes > self.shared.limits.max_output_bytes {
             let max = self.shared.limits.max_output_bytes;

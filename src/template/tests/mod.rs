@@ -333,6 +333,28 @@ fn output_limit_counts_function_results() {
 }
 
 #[test]
+fn string_doubling_is_bounded() {
+    let err = exec_with(
+        r#"{{ $x := "aaaaaaaa" }}{{ range 64 }}{{ $x = printf "%s%s" $x $x }}{{ end }}{{ len $x }}"#,
+        &limited(Limits {
+            max_output_bytes: 1 << 20,
+            ..Limits::default()
+        }),
+    )
+    .expect_err("must stop before exhausting memory");
+    assert!(
+        matches!(
+            err,
+            Error::Limit {
+                limit: LimitKind::OutputBytes,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn include_recursion_hits_helm_guard() {
     // Helm allows 1000 nested includes of one name, then fails with its
     // own message (engine.go: includeFun).
