@@ -20,8 +20,9 @@ use crate::func::{Context, FuncError, FuncResult, Registry};
 use crate::value::{GoType, List, Map, Value};
 
 /// How deep `encode`/`decode` may nest before giving up. Go's decoder stops
-/// at 10000 too; its encoder has no limit, but we recurse on the Rust stack.
-pub const MAX_DEPTH: usize = 10_000;
+/// at 10000 and its encoder has no limit; our value trees are dropped
+/// recursively, so we stay well below what a thread's stack survives.
+pub const MAX_DEPTH: usize = 1_000;
 
 /// A JSON encoding or decoding failure; `Display` is Go's message text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,6 +105,10 @@ impl Encoder {
         if depth > MAX_DEPTH {
             return Err(JsonError::TooDeep);
         }
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.value_inner(v, depth))
+    }
+
+    fn value_inner(&mut self, v: &Value, depth: usize) -> Result<(), JsonError> {
         match v {
             Value::Nil => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
@@ -918,7 +923,7 @@ mod tests {
     fn decode_deep_nesting_is_bounded() {
         let deep = "[".repeat(MAX_DEPTH + 1);
         assert!(decode(&deep).is_err());
-        let ok = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(decode(&ok).is_ok());
     }
 }

@@ -36,8 +36,9 @@ pub enum YamlEmitError {
 }
 
 /// How deep a value may nest. goyaml.v2 refuses JSON nested deeper than
-/// 10000 levels, so `toYaml` fails there in Go as well.
-const MAX_DEPTH: usize = 10_000;
+/// 10000 levels (so `toYaml` fails there in Go as well); we stop at the
+/// JSON module's limit.
+const MAX_DEPTH: usize = json::MAX_DEPTH;
 
 /// The scalar style the Go encoder requests (the emitter may still change
 /// it).
@@ -95,6 +96,10 @@ impl JsonModel {
         if depth > MAX_DEPTH {
             return Err(YamlEmitError::TooDeep(MAX_DEPTH));
         }
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_inner(v, depth))
+    }
+
+    fn node_inner(&mut self, v: &Value, depth: usize) -> Result<Node, YamlEmitError> {
         Ok(match v {
             Value::Nil => plain("null"),
             Value::Bool(b) => plain(if *b { "true" } else { "false" }),
@@ -153,6 +158,10 @@ impl GoModel {
         if depth > MAX_DEPTH {
             return Err(YamlEmitError::TooDeep(MAX_DEPTH));
         }
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_inner(v, depth))
+    }
+
+    fn node_inner(&mut self, v: &Value, depth: usize) -> Result<Node, YamlEmitError> {
         Ok(match v {
             Value::Nil => plain("null"),
             Value::Bool(b) => plain(if *b { "true" } else { "false" }),
@@ -1165,6 +1174,10 @@ impl Emitter {
     // -- nodes --
 
     fn node(&mut self, node: &Node, ctx: Ctx) {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_inner(node, ctx))
+    }
+
+    fn node_inner(&mut self, node: &Node, ctx: Ctx) {
         match node {
             Node::Scalar(value, style) => self.scalar(value, *style, ctx),
             Node::Seq(items) if items.is_empty() || self.flow_level > 0 => {

@@ -433,6 +433,10 @@ impl Decoder<'_> {
                 "exceeded max depth of {MAX_NESTING}"
             )));
         }
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_inner(idx, depth))
+    }
+
+    fn node_inner(&mut self, idx: usize, depth: usize) -> Result<Y, YamlParseError> {
         self.count()?;
         let doc = self.doc;
         match &doc.nodes[idx] {
@@ -804,6 +808,10 @@ fn key_string(k: &Y, v: &Y) -> Result<String, YamlParseError> {
 }
 
 fn to_json_value(y: Y) -> Result<Value, YamlParseError> {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || to_json_value_inner(y))
+}
+
+fn to_json_value_inner(y: Y) -> Result<Value, YamlParseError> {
     Ok(match y {
         Y::Null => Value::Nil,
         Y::Bool(b) => Value::Bool(b),
