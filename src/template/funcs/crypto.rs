@@ -619,10 +619,7 @@ impl PrivateKey {
                 "RSA PRIVATE KEY",
                 k.to_pkcs1_der().map_err(|e| e.to_string())?.as_bytes(),
             ),
-            PrivateKey::Ecdsa(k) => pem_encode(
-                "EC PRIVATE KEY",
-                &k.to_sec1_der().map_err(|e| e.to_string())?,
-            ),
+            PrivateKey::Ecdsa(k) => pem_encode("EC PRIVATE KEY", &ec_private_key_der(k)),
             PrivateKey::Ed25519(k) => {
                 // Go's MarshalPKCS8PrivateKey: version 0, the algorithm
                 // without parameters, the seed as a nested OCTET STRING.
@@ -740,6 +737,24 @@ impl PrivateKey {
             }
         }
     }
+}
+
+/// Go's `x509.MarshalECPrivateKey` (SEC 1): version 1, the scalar, the
+/// named curve and the uncompressed public point.
+fn ec_private_key_der(k: &p256::SecretKey) -> Vec<u8> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    let point = k.public_key().to_encoded_point(false);
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(point.as_bytes());
+    der_seq(&[
+        der_integer(&[1]),
+        der_tlv(0x04, &k.to_bytes()),
+        der_tlv(
+            0xa0,
+            &der_tlv(0x06, &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]),
+        ),
+        der_tlv(0xa1, &der_tlv(0x03, &bits)),
+    ])
 }
 
 fn parse_pkcs8(der: &[u8]) -> Result<PrivateKey, String> {
@@ -1417,6 +1432,8 @@ mod tests {
 
         let ec_key = text(gen_private_key(&mut ctx, vec![Value::str("ecdsa")]));
         assert!(ec_key.starts_with("-----BEGIN EC PRIVATE KEY-----\n"));
+        // Go's MarshalECPrivateKey output is 121 bytes: 227 PEM characters.
+        assert_eq!(ec_key.len(), 227);
         let leaf_v = gen_signed_cert_with_key(
             &mut ctx,
             vec![
