@@ -153,7 +153,7 @@ pub(crate) fn call<'a>(
     }
     if let Some(f) = final_ {
         let t = match variadic {
-            Some(vt) if num_in - 1 >= num_fixed => vt,
+            Some(vt) if num_in > num_fixed => vt,
             _ => fixed[num_in - 1],
         };
         argv.push(ex.validate_type(f, t)?);
@@ -511,9 +511,8 @@ fn eq(arg1: &Val, rest: &[Val]) -> Result<bool, String> {
     for arg in rest {
         let b = &arg.v;
         let k2 = basic_kind(b);
-        let truth;
-        if k1 != k2 {
-            truth = match (k1, k2) {
+        let truth = if k1 != k2 {
+            match (k1, k2) {
                 (Kind::Int, Kind::Uint) => int_of(a) >= 0 && int_of(a) as u64 == uint_of(b),
                 (Kind::Uint, Kind::Int) => int_of(b) >= 0 && uint_of(a) == int_of(b) as u64,
                 _ => {
@@ -526,9 +525,9 @@ fn eq(arg1: &Val, rest: &[Val]) -> Result<bool, String> {
                     }
                     false
                 }
-            };
+            }
         } else {
-            truth = match k1 {
+            match k1 {
                 Kind::Bool => matches!((a, b), (Value::Bool(x), Value::Bool(y)) if x == y),
                 Kind::Float => float_of(a) == float_of(b),
                 Kind::Int => int_of(a) == int_of(b),
@@ -565,8 +564,8 @@ fn eq(arg1: &Val, rest: &[Val]) -> Result<bool, String> {
                         }
                     }
                 }
-            };
-        }
+            }
+        };
         if truth {
             return Ok(true);
         }

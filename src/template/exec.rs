@@ -789,7 +789,7 @@ impl<'a> Exec<'a, '_> {
                 }
                 if let Some(fin) = final_ {
                     let t = match f.variadic {
-                        Some(vt) if num_in - 1 >= num_fixed => vt,
+                        Some(vt) if num_in > num_fixed => vt,
                         _ => f.params[num_in - 1],
                     };
                     argv.push(self.validate_type(fin, ParamType::Go(t))?.v);

@@ -665,7 +665,7 @@ impl Printer {
     }
 
     /// Go's `printValue`; `depth > 0` inside slices and maps.
-    fn print_value(&mut self, v: &Value, verb: char, depth: usize) {
+    fn print_value(&mut self, v: &Value, verb: char, _depth: usize) {
         match v {
             Value::Nil => {
                 // A nil interface inside a container.
@@ -696,7 +696,7 @@ impl Printer {
                         if i > 0 {
                             self.buf.push_str(", ");
                         }
-                        self.print_value(item, verb, depth + 1);
+                        self.print_value(item, verb, _depth + 1);
                     }
                     self.buf.push('}');
                 } else {
@@ -705,7 +705,7 @@ impl Printer {
                         if i > 0 {
                             self.buf.push(' ');
                         }
-                        self.print_value(item, verb, depth + 1);
+                        self.print_value(item, verb, _depth + 1);
                     }
                     self.buf.push(']');
                 }
@@ -728,7 +728,7 @@ impl Printer {
                     }
                     self.fmt_string(k, verb, &Value::str(k));
                     self.buf.push(':');
-                    self.print_value(item, verb, depth + 1);
+                    self.print_value(item, verb, _depth + 1);
                 }
                 self.buf.push(if self.f.sharp_v { '}' } else { ']' });
             }
@@ -850,11 +850,7 @@ impl Printer {
                     buf.push(b'b');
                     buf.push(b'0');
                 }
-                8 => {
-                    if buf.last() != Some(&b'0') {
-                        buf.push(b'0');
-                    }
-                }
+                8 if buf.last() != Some(&b'0') => buf.push(b'0'),
                 16 => {
                     buf.push(digits[16]);
                     buf.push(b'0');
@@ -1355,7 +1351,7 @@ fn format_hex_float(v: f64, fmt: char, prec: i64) -> String {
         exp = 0;
     }
     // Round to prec hex digits after the point.
-    if prec >= 0 && prec < 15 {
+    if (0..15).contains(&prec) {
         let sh = (60 - 4 * prec) as u32;
         let extra = mant & ((1u64 << sh) - 1);
         mant >>= sh;

@@ -223,7 +223,7 @@ impl<'s> Parser<'s, '_> {
     /// Parse a nested tree (`define` body or `block` body) with a fresh
     /// variable scope and token window, as Go does with a new `Tree`.
     fn sub_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        let saved_tokens = std::mem::replace(&mut self.token, [None, None, None]);
+        let saved_tokens = std::mem::take(&mut self.token);
         let saved_peek = std::mem::replace(&mut self.peek_count, 0);
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_action = std::mem::replace(&mut self.action_line, 0);
@@ -973,7 +973,7 @@ fn new_number(text: &str, kind: ItemKind) -> Result<Number, String> {
         }
         n.is_float = true;
         n.float = f;
-        if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+        if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
             n.is_int = true;
             n.int = f as i64;
         }
