@@ -23,7 +23,7 @@ use rcgen::{
 };
 use tokio::runtime::Runtime;
 
-use super::process::{free_port, Process};
+use super::process::Process;
 
 /// The Kubernetes version the pinned binaries report (`e2e/tools/kube`).
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
@@ -82,11 +82,7 @@ impl ControlPlane {
             }
         }
 
-        let etcd_port = free_port()?;
-        let etcd_peer_port = free_port()?;
-        let api_port = free_port()?;
-        let kcm_port = free_port()?;
-        let scheduler_port = free_port()?;
+        let [etcd_port, etcd_peer_port, api_port, kcm_port, scheduler_port] = free_ports()?;
         let server = format!("https://127.0.0.1:{api_port}");
 
         let certs = Pki::generate(&pki)?;
@@ -496,6 +492,20 @@ impl ControlPlane {
             Ok(kube::Client::try_from(config)?)
         })
     }
+}
+
+/// `N` distinct free loopback ports: all are held open until every one is
+/// chosen, so the kernel cannot hand the same port out twice.
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners = (0..N)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("failed to reserve loopback ports")?;
+    let mut ports = [0u16; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr()?.port();
+    }
+    Ok(ports)
 }
 
 pub fn install_crypto_provider() {
