@@ -36,6 +36,10 @@ for tool in "${tools[@]}"; do
   [ -f "$dir/go.mod" ] && [ -f "$dir/targets" ] || { echo "build.sh: $tool: no go.mod or targets" >&2; exit 1; }
   key=$( { echo "$go_version"; cd "$dir" && find . -maxdepth 2 -type f \( -name 'go.mod' -o -name 'go.sum' -o -name 'targets' -o -name '*.go' \) | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-16)
   out="$cache/tools/$tool-$key"
+  # One builder per tool and pin at a time: a second run waits for the
+  # first instead of clobbering its half-built output.
+  exec 9>"$out.lock"
+  flock 9
   if [ ! -f "$out/.done" ]; then
     echo "build.sh: building $tool (first time for these pins; cached in $out)" >&2
     start=$(date +%s)
@@ -48,5 +52,6 @@ for tool in "${tools[@]}"; do
     rm -rf "$out" && mv "$out.tmp" "$out"
     echo "build.sh: $tool built in $(( $(date +%s) - start ))s" >&2
   fi
+  flock -u 9
   for b in "$out"/bin/*; do ln -sfn "$b" "$links/$(basename "$b")"; done
 done
