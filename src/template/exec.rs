@@ -322,10 +322,13 @@ impl<'a> Exec<'a, '_> {
 
     fn print_value(&mut self, v: &Val) -> R<()> {
         let before = self.out.len();
-        if v.v.is_nil() {
-            self.out.push_str("<no value>");
-        } else {
-            crate::fmt::write_v(&mut self.out, &v.v);
+        match &v.v {
+            Value::Nil => self.out.push_str("<no value>"),
+            Value::Object(o) => {
+                let s = o.format_print();
+                self.out.push_str(&s);
+            }
+            other => crate::fmt::write_v(&mut self.out, other),
         }
         let n = self.out.len() - before;
         self.count_output(n)
@@ -705,13 +708,24 @@ impl<'a> Exec<'a, '_> {
             Value::Object(o) => {
                 let o = o.clone();
                 if o.has_method(name) && (has_args || o.field(name).is_none()) {
-                    let mut argv = Vec::with_capacity(args.len());
-                    for a in args.iter().skip(1) {
-                        argv.push(self.eval_arg(dot, ParamType::Go(GoType::Interface), a)?.v);
-                    }
-                    if let Some(f) = final_ {
-                        argv.push(f.v);
-                    }
+                    let call_args: &'a [Arg] = if args.is_empty() { args } else { &args[1..] };
+                    let argv = match o.method_signature(name) {
+                        Some((params, variadic)) => {
+                            self.typed_args(dot, name, params, variadic, call_args, final_)?
+                        }
+                        None => {
+                            let mut argv = Vec::with_capacity(call_args.len() + 1);
+                            for a in call_args {
+                                argv.push(
+                                    self.eval_arg(dot, ParamType::Go(GoType::Interface), a)?.v,
+                                );
+                            }
+                            if let Some(f) = final_ {
+                                argv.push(f.v);
+                            }
+                            argv
+                        }
+                    };
                     self.step(1)?;
                     return match o.call_method(name, &argv) {
                         Some(Ok(v)) => Ok(Val::of(v)),
@@ -764,36 +778,7 @@ impl<'a> Exec<'a, '_> {
         match func {
             FuncRef::Builtin(b) => builtins::call(self, b, dot, node, args, final_),
             FuncRef::User(f) => {
-                let num_in = args.len() + usize::from(final_.is_some());
-                let num_fixed = f.params.len();
-                if f.variadic.is_some() {
-                    if num_in < num_fixed {
-                        return Err(self.err(format_args!(
-                            "wrong number of args for {name}: want at least {num_fixed} got {}",
-                            args.len()
-                        )));
-                    }
-                } else if num_in != num_fixed {
-                    return Err(self.err(format_args!(
-                        "wrong number of args for {name}: want {num_fixed} got {num_in}"
-                    )));
-                }
-                let mut argv = Vec::with_capacity(num_in);
-                for (i, a) in args.iter().enumerate() {
-                    let t = if i < num_fixed {
-                        f.params[i]
-                    } else {
-                        f.variadic.unwrap_or(GoType::Interface)
-                    };
-                    argv.push(self.eval_arg(dot, ParamType::Go(t), a)?.v);
-                }
-                if let Some(fin) = final_ {
-                    let t = match f.variadic {
-                        Some(vt) if num_in > num_fixed => vt,
-                        _ => f.params[num_in - 1],
-                    };
-                    argv.push(self.validate_type(fin, ParamType::Go(t))?.v);
-                }
+                let argv = self.typed_args(dot, name, f.params, f.variadic, args, final_)?;
                 self.step(1)?;
                 match (f.call)(self, argv) {
                     // A nil result has an interface (or pointer) type in Go.
@@ -811,6 +796,51 @@ impl<'a> Exec<'a, '_> {
                 }
             }
         }
+    }
+
+    /// Go's `evalCall` argument handling for a typed signature: the count
+    /// check, then each argument converted to its parameter type, the
+    /// pipeline's previous value last.
+    fn typed_args(
+        &mut self,
+        dot: &Val,
+        name: &str,
+        params: &[GoType],
+        variadic: Option<GoType>,
+        args: &'a [Arg],
+        final_: Option<Val>,
+    ) -> R<Vec<Value>> {
+        let num_in = args.len() + usize::from(final_.is_some());
+        let num_fixed = params.len();
+        if variadic.is_some() {
+            if num_in < num_fixed {
+                return Err(self.err(format_args!(
+                    "wrong number of args for {name}: want at least {num_fixed} got {}",
+                    args.len()
+                )));
+            }
+        } else if num_in != num_fixed {
+            return Err(self.err(format_args!(
+                "wrong number of args for {name}: want {num_fixed} got {num_in}"
+            )));
+        }
+        let mut argv = Vec::with_capacity(num_in);
+        for (i, a) in args.iter().enumerate() {
+            let t = if i < num_fixed {
+                params[i]
+            } else {
+                variadic.unwrap_or(GoType::Interface)
+            };
+            argv.push(self.eval_arg(dot, ParamType::Go(t), a)?.v);
+        }
+        if let Some(fin) = final_ {
+            let t = match variadic {
+                Some(vt) if num_in > num_fixed => vt,
+                _ => params[num_in - 1],
+            };
+            argv.push(self.validate_type(fin, ParamType::Go(t))?.v);
+        }
+        Ok(argv)
     }
 
     /// Go's `validateType`.

@@ -143,6 +143,23 @@ pub trait Object {
     /// Go's `%v` formatting of this value (a Stringer's `String()` when the
     /// Go type has one, else `{field1 field2}`).
     fn format_v(&self) -> String;
+    /// What `{{ . }}` prints. Go's template printer takes the address of
+    /// an addressable value to find a pointer-receiver `String()` method,
+    /// which `fmt` (`printf`, Sprig's `strval`) cannot do on a copy: Helm's
+    /// `{{ .Capabilities.KubeVersion }}` prints `v1.30.0` while `printf
+    /// "%v"` of it prints `{v1.30.0 v1.30.0 1 30}`. Defaults to
+    /// [`Object::format_v`].
+    fn format_print(&self) -> String {
+        self.format_v()
+    }
+    /// The Go signature of a method (fixed parameter types, variadic
+    /// element type), if known. With it the engine checks the argument
+    /// count and converts arguments exactly as for template functions
+    /// (`wrong number of args for Has: want 1 got 0`); without it, method
+    /// arguments are passed as `interface {}` values.
+    fn method_signature(&self, _name: &str) -> Option<(&'static [GoType], Option<GoType>)> {
+        None
+    }
     /// Downcasting support for functions that take a specific object type.
     fn as_any(&self) -> &dyn std::any::Any;
     /// What Go's `encoding/json` makes of this value (`toJson`, `toYaml`):

@@ -610,7 +610,13 @@ fn objects_expose_fields_and_methods() {
             name == "Has"
         }
         fn format_v(&self) -> String {
+            "{caps}".into()
+        }
+        fn format_print(&self) -> String {
             "caps".into()
+        }
+        fn method_signature(&self, name: &str) -> Option<(&'static [GoType], Option<GoType>)> {
+            (name == "Has").then_some((&[GoType::String][..], None))
         }
         fn as_any(&self) -> &dyn std::any::Any {
             self
@@ -637,10 +643,30 @@ fn objects_expose_fields_and_methods() {
     );
     t.parse("z", "{{ .Capabilities.Has }}").unwrap();
     let err = t.execute("z", &data, &ExecOptions::default()).unwrap_err();
+    // Go checks a method's argument count itself (no "error calling").
+    assert_eq!(
+        err.to_string(),
+        "template: z:1:16: executing \"z\" at <.Capabilities.Has>: wrong number of args for Has: want 1 got 0"
+    );
+    t.parse(
+        "p",
+        r#"{{ .Capabilities }} {{ printf "%v" .Capabilities }} {{ .Capabilities.Has 1 }}"#,
+    )
+    .unwrap();
+    let err = t.execute("p", &data, &ExecOptions::default()).unwrap_err();
     assert!(
         err.to_string()
-            .ends_with("error calling Has: wrong number of args for Has: want 1 got 0"),
+            .ends_with("at <1>: expected string; found 1"),
         "{err}"
+    );
+    t.parse(
+        "q",
+        r#"{{ .Capabilities }} {{ printf "%v" .Capabilities }}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        t.execute("q", &data, &ExecOptions::default()).unwrap(),
+        "caps {caps}"
     );
 }
 
