@@ -30,6 +30,7 @@ impl Env {
             .enable_all()
             .build()?;
         let dir = tempfile::Builder::new().prefix("berth-e2e-").tempdir()?;
+        clean_up_on_interrupt(dir.path().to_path_buf())?;
         let tools = tools::Tools::locate()?;
         Ok(Env {
             rt,
@@ -67,4 +68,26 @@ impl Env {
         }
         let _ = self.dir.close();
     }
+}
+
+/// On SIGINT/SIGTERM/SIGHUP: kill every child and remove the run directory
+/// before exiting, so an interrupted run leaves nothing behind either.
+/// (SIGKILL cannot be caught; children still die through PDEATHSIG then,
+/// but the directory stays.)
+fn clean_up_on_interrupt(dir: std::path::PathBuf) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            eprintln!(
+                "e2e: interrupted (signal {sig}); stopping children and removing {}",
+                dir.display()
+            );
+            process::kill_all_children();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::process::exit(130);
+        }
+    });
+    Ok(())
 }

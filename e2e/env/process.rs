@@ -10,6 +10,21 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+/// Process groups of every live child, for the interrupt handler.
+static LIVE_GROUPS: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
+/// SIGKILL every live child's process group (used when the suite is
+/// interrupted, before it removes its run directory).
+pub fn kill_all_children() {
+    let groups = LIVE_GROUPS.lock().map(|g| g.clone()).unwrap_or_default();
+    for pid in groups {
+        // SAFETY: plain syscall on our own child's process group.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
 pub struct Process {
     pub name: String,
     pub log: PathBuf,
@@ -87,6 +102,9 @@ impl Process {
 
     fn kill(&mut self) {
         let pid = self.child.id() as i32;
+        if let Ok(mut g) = LIVE_GROUPS.lock() {
+            g.retain(|p| *p != pid);
+        }
         // SAFETY: plain syscalls on our own child's process group.
         unsafe {
             libc::kill(-pid, libc::SIGTERM);
