@@ -310,8 +310,9 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// `json.Unmarshal(text, &map[string]interface{}{})`: `null` leaves the map
-/// empty; any other non-object is a type error.
+/// `json.Unmarshal(text, &map[string]interface{}{})`: `null` leaves an
+/// empty map (Go sets the map to nil, see `from_json`); any other non-object
+/// is a type error.
 pub fn decode_object(text: &str) -> Result<Map, JsonError> {
     decode_object_partial(text).and_then(|(m, e)| match e {
         Some(e) => Err(e),
@@ -732,6 +733,8 @@ fn to_raw_json(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 /// Helm `fromJson`: a map, or `{"Error": msg}`.
 fn from_json(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    // Go sets the map to nil for `null`; an empty map prints and types the
+    // same (`map[]`), only `toJson` of it differs (`{}` vs `null`).
     Ok(match decode_object_partial(&string_arg(&args)) {
         Ok((m, None)) => Value::Map(m),
         Ok((m, Some(e))) => {
@@ -748,6 +751,7 @@ fn from_json(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 /// Helm `fromJsonArray`: a list, or `[msg]`.
 fn from_json_array(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
+    // As in `from_json`, a nil slice from `null` becomes an empty one.
     Ok(match decode_array(&string_arg(&args)) {
         Ok(items) => Value::List(List::new(items)),
         Err(e) => Value::list(vec![Value::string(e.to_string())]),

@@ -156,46 +156,94 @@ fn full_tag(tag: &Tag) -> String {
     format!("{}{}", tag.handle(), tag.suffix())
 }
 
-/// goyaml.v2's wording for the common syntax errors, with its line
-/// numbering (a 1-based line for scanner errors).
-fn syntax_error(e: &ScanError) -> YamlParseError {
-    let line = e.marker().line();
-    let msg = match e.kind() {
-        ErrorKind::ExpectedNodeContent => "did not find expected node content".to_string(),
-        ErrorKind::ExpectedBlockMappingKey => "did not find expected key".to_string(),
-        ErrorKind::ExpectedFlowMappingSeparator => "did not find expected ',' or '}'".to_string(),
-        ErrorKind::ExpectedFlowSequenceSeparator => "did not find expected ',' or ']'".to_string(),
-        ErrorKind::ExpectedBlockSequenceEntry => "did not find expected '-' indicator".to_string(),
-        ErrorKind::SimpleKeyExpected | ErrorKind::InvalidSimpleKey => {
-            "could not find expected ':'".to_string()
+/// goyaml.v2's wording for the common syntax errors, and its odd line
+/// numbering: a parser error names the 0-based line of the offending token
+/// (the end of input counts as one line further when the text does not end
+/// in a newline), a scanner error the 1-based line, and neither is named
+/// when it is 0 (resp. 1).
+fn syntax_error(e: &ScanError, text: &str) -> YamlParseError {
+    let marker = e.marker();
+    let (parser_error, msg) = match e.kind() {
+        ErrorKind::ExpectedNodeContent => (true, "did not find expected node content".to_string()),
+        ErrorKind::UnclosedFlowCollection { open } => {
+            // goyaml.v2 notices at the end of the input: it wanted another
+            // node after `[`, `{` or `,`, else a separator or the close.
+            let last = text.trim_end().chars().last();
+            let msg = if matches!(last, Some('[' | '{' | ',')) {
+                "did not find expected node content"
+            } else if *open == '[' {
+                "did not find expected ',' or ']'"
+            } else {
+                "did not find expected ',' or '}'"
+            };
+            let eof_line = text.matches('\n').count() + usize::from(!text.ends_with('\n'));
+            return YamlParseError::Yaml(format!("line {eof_line}: {msg}"));
         }
-        ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidMappingValueWhitespace => {
-            "mapping values are not allowed in this context".to_string()
+        ErrorKind::ExpectedBlockMappingKey => (true, "did not find expected key".to_string()),
+        ErrorKind::ExpectedFlowMappingSeparator => {
+            (true, "did not find expected ',' or '}'".to_string())
         }
-        ErrorKind::UnexpectedCharacter { .. } => {
-            "found character that cannot start any token".to_string()
+        ErrorKind::ExpectedFlowSequenceSeparator
+        | ErrorKind::MismatchedFlowCollectionEnd { .. }
+        | ErrorKind::MisplacedFlowCollectionEnd => {
+            (true, "did not find expected ',' or ']'".to_string())
         }
-        ErrorKind::TabNotAllowed
-        | ErrorKind::TabInBlockIndentation
-        | ErrorKind::TabInIndentation => "found character that cannot start any token".to_string(),
-        ErrorKind::UnclosedQuotedScalar
-        | ErrorKind::UnexpectedEofFlowSequence
+        ErrorKind::ExpectedBlockSequenceEntry => {
+            (true, "did not find expected '-' indicator".to_string())
+        }
+        ErrorKind::InvalidBlockScalarIndent | ErrorKind::InvalidIndentation => {
+            (true, "did not find expected key".to_string())
+        }
+        ErrorKind::UnexpectedEofFlowSequence
         | ErrorKind::UnexpectedEofFlowMapping
         | ErrorKind::UnexpectedEofImplicitFlowMapping
-        | ErrorKind::UnexpectedEof => "found unexpected end of stream".to_string(),
-        ErrorKind::UnknownQuotedScalarEscape => {
-            "found unknown escape character while parsing a quoted scalar".to_string()
+        | ErrorKind::UnexpectedEofBlockSequence
+        | ErrorKind::UnexpectedEofBlockMapping
+        | ErrorKind::UnexpectedEof => (true, "did not find expected node content".to_string()),
+        ErrorKind::SimpleKeyExpected | ErrorKind::InvalidSimpleKey => {
+            (false, "could not find expected ':'".to_string())
         }
+        ErrorKind::MappingValueNotAllowed | ErrorKind::InvalidMappingValueWhitespace => (
+            false,
+            "mapping values are not allowed in this context".to_string(),
+        ),
+        ErrorKind::UnexpectedCharacter { .. }
+        | ErrorKind::TabNotAllowed
+        | ErrorKind::TabInBlockIndentation
+        | ErrorKind::TabInIndentation => (
+            false,
+            "found character that cannot start any token".to_string(),
+        ),
+        ErrorKind::UnclosedQuotedScalar => (false, "found unexpected end of stream".to_string()),
+        ErrorKind::UnknownQuotedScalarEscape => (
+            false,
+            "found unknown escape character while parsing a quoted scalar".to_string(),
+        ),
         ErrorKind::DocumentIndicatorInQuotedScalar => {
-            "found unexpected document indicator".to_string()
+            (false, "found unexpected document indicator".to_string())
         }
-        ErrorKind::RecursionLimitExceeded => format!("exceeded max depth of {MAX_NESTING}"),
-        ErrorKind::InvalidBlockScalarIndent | ErrorKind::InvalidIndentation => {
-            "did not find expected key".to_string()
+        ErrorKind::RecursionLimitExceeded => {
+            (false, format!("exceeded max depth of {MAX_NESTING}"))
         }
-        other => other.to_string(),
+        other => (false, other.to_string()),
     };
-    YamlParseError::Yaml(format!("line {line}: {msg}"))
+    let line = if parser_error {
+        let at_eof = marker.index() >= text.chars().count();
+        let mut l = marker.line().saturating_sub(1);
+        if at_eof && !text.ends_with('\n') {
+            l += 1;
+        }
+        l
+    } else if marker.line() <= 1 {
+        0
+    } else {
+        marker.line()
+    };
+    if line == 0 {
+        YamlParseError::Yaml(msg)
+    } else {
+        YamlParseError::Yaml(format!("line {line}: {msg}"))
+    }
 }
 
 fn read_document(text: &str) -> Result<Document, YamlParseError> {
@@ -239,7 +287,7 @@ fn read_document(text: &str) -> Result<Document, YamlParseError> {
     // Flow style of each open collection (for goyaml's key errors).
     let mut flow: Vec<bool> = Vec::new();
     for item in parser {
-        let (event, span) = item.map_err(|e| syntax_error(&e))?;
+        let (event, span) = item.map_err(|e| syntax_error(&e, text))?;
         match event {
             Event::StreamStart => {}
             Event::DocumentStart(..) => {
