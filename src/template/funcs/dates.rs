@@ -286,7 +286,7 @@ impl Location {
         LOCAL.get_or_init(|| Arc::new(init_local())).clone()
     }
 
-    fn fixed(name: &str, offset: i32) -> Arc<Location> {
+    pub(crate) fn fixed(name: &str, offset: i32) -> Arc<Location> {
         Arc::new(Location {
             name: name.to_string(),
             zone: Zone::Fixed(name.to_string(), offset),
@@ -2158,6 +2158,15 @@ impl Object for GoTime {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    /// `Time.MarshalJSON`: the RFC 3339 text with nanoseconds (trailing
+    /// zeros dropped); Go refuses years outside [0,9999].
+    fn json_value(&self) -> Option<Value> {
+        let year = self.civil().year;
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        Some(Value::string(self.rfc3339_nano()))
     }
 }
 
