@@ -6,7 +6,6 @@
 //! also prints the cases whose error messages differ. Exits non-zero when a
 //! case is not identical.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -54,15 +53,7 @@ fn main() -> anyhow::Result<()> {
     let mut mismatched = Vec::new();
     for (case, helm_out) in cases.iter().zip(helm.iter()) {
         // A panic in the engine is a failed case, not a failed run.
-        let berth_out: Outcome = catch_unwind(AssertUnwindSafe(|| renderer.render_case(case)))
-            .unwrap_or_else(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                Err(format!("berth panicked: {msg}"))
-            });
+        let berth_out: Outcome = renderer.render_case_caught(case);
         if helm_out.is_err() && berth_out.is_err() {
             both_failed += 1;
         }

@@ -7,7 +7,7 @@ use std::any::Any;
 use std::rc::Rc;
 
 use berth_template::fmt::format_v;
-use berth_template::{Object, Value};
+use berth_template::{GoType, Object, Value};
 
 use crate::oracle;
 
@@ -127,8 +127,15 @@ impl Object for KubeVersion {
         self.field(name).map(Ok)
     }
     fn format_v(&self) -> String {
-        // Printed on its own it is addressable, so `String()` applies.
+        // `fmt` sees a copy: no pointer-receiver `String()`.
+        self.struct_v()
+    }
+    fn format_print(&self) -> String {
+        // `{{ .Capabilities.KubeVersion }}` is addressable: `String()` applies.
         self.0.string.clone()
+    }
+    fn method_signature(&self, name: &str) -> Option<(&'static [GoType], Option<GoType>)> {
+        self.has_method(name).then_some((&[][..], None))
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -166,6 +173,9 @@ impl Object for VersionSet {
     }
     fn format_v(&self) -> String {
         self.list_v()
+    }
+    fn method_signature(&self, name: &str) -> Option<(&'static [GoType], Option<GoType>)> {
+        (name == "Has").then_some((&[GoType::String][..], None))
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use berth_template::convert::{coalesce_chart_defaults, values_from_yaml};
@@ -112,6 +113,19 @@ impl Renderer {
         let key = format!("{}/{}", prepared.chart_name, CASE_FILE);
         out.remove(&key)
             .ok_or_else(|| format!("the case has no {CASE_FILE}"))
+    }
+
+    /// [`Renderer::render_case`], with a panic in the engine or a function
+    /// reported as a failed render (a bug to show, not a reason to stop).
+    pub fn render_case_caught(&self, case: &NamedCase) -> Outcome {
+        catch_unwind(AssertUnwindSafe(|| self.render_case(case))).unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("berth panicked: {msg}"))
+        })
     }
 
     /// Helm's `engine.Render` for one chart without subcharts: rendered
