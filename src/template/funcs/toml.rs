@@ -141,13 +141,20 @@ fn kind_of(v: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
         Value::Map(_) => Kind::Table,
         Value::Object(o) => {
             let any = o.as_any();
-            if any.is::<GoTime>() || any.is::<GoDuration>() {
+            if any.is::<GoTime>() || any.is::<GoDuration>() || is_text_marshaler(o.type_name()) {
                 Kind::Scalar
             } else {
                 return Err(TomlError::Unsupported(o.type_name().to_string()));
             }
         }
     }))
+}
+
+/// Objects whose Go type implements `encoding.TextMarshaler` with
+/// `MarshalText` = `String()` (Masterminds' semver versions): the encoder
+/// writes them as quoted strings.
+fn is_text_marshaler(type_name: &str) -> bool {
+    matches!(type_name, "*semver.Version" | "semver.Version")
 }
 
 fn is_table(k: Option<Kind>) -> bool {
@@ -431,6 +438,8 @@ impl Encoder {
                 let any = o.as_any();
                 if let Some(t) = any.downcast_ref::<GoTime>() {
                     self.out.push_str(&time_text(t));
+                } else if is_text_marshaler(o.type_name()) {
+                    write_quoted(&mut self.out, &o.format_v());
                 } else if let Some(d) = any.downcast_ref::<GoDuration>() {
                     write_quoted(&mut self.out, &crate::funcs::dates::format_duration(d.0));
                 } else {
