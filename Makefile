@@ -6,8 +6,8 @@ CARGO ?= cargo
 build:
 	$(CARGO) build --workspace --all-targets
 
-## unit + e2e (+ conformance once it lands)
-test: unit e2e
+## everything CI runs: unit tests, template conformance against Helm, e2e
+test: unit conformance e2e
 
 unit:
 	$(CARGO) test --workspace --lib --bins
