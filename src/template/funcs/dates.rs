@@ -1923,8 +1923,10 @@ fn truncate_duration(d: i64, m: i64) -> i64 {
     }
 }
 
-/// A Go `time.Duration` value (results of `.Sub`), printed with
-/// `String()`.
+/// A Go `time.Duration` (nanoseconds): results of `.Sub` and of Helm's
+/// duration helpers. Prints as Go's `Duration.String()` (`1h2m3s`, `1.5s`,
+/// `250ms`) and encodes to JSON as its integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GoDuration(pub i64);
 
 impl Object for GoDuration {
@@ -1997,6 +1999,9 @@ impl Object for GoDuration {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    fn json_value(&self) -> Option<Value> {
+        Some(Value::Int64(self.0))
     }
 }
 

@@ -10,11 +10,9 @@
 //! `reformatExecErrorMsg`). `getHostByName` is Helm's stub without
 //! `--enable-dns`: it always returns "".
 
-use std::any::Any;
-use std::rc::Rc;
-
 use crate::func::{Context, FuncError, FuncResult, Registry};
-use crate::value::{GoType, Object, Value};
+use crate::funcs::dates::{parse_duration, GoDuration};
+use crate::value::{GoType, Value};
 
 /// Helm's markers around `required`/`fail` messages.
 pub const WARN_START: &str = "HELM_ERR_START";
@@ -79,44 +77,8 @@ const SECOND: i64 = 1000 * MILLISECOND;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 
-/// A Go `time.Duration` (nanoseconds). Prints as Go's `Duration.String()`
-/// (`1h2m3s`, `1.5s`, `250ms`), encodes to JSON as its integer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GoDuration(pub i64);
-
-impl Object for GoDuration {
-    fn type_name(&self) -> &str {
-        "time.Duration"
-    }
-    fn kind_name(&self) -> &str {
-        "int64"
-    }
-    fn field(&self, name: &str) -> Option<Value> {
-        let d = self.0;
-        Some(match name {
-            "Nanoseconds" => Value::Int64(d),
-            "Microseconds" => Value::Int64(d / MICROSECOND),
-            "Milliseconds" => Value::Int64(d / MILLISECOND),
-            "Seconds" => Value::Float(seconds(d)),
-            "Minutes" => Value::Float(minutes(d)),
-            "Hours" => Value::Float(hours(d)),
-            "String" => Value::string(duration_string(d)),
-            _ => return None,
-        })
-    }
-    fn format_v(&self) -> String {
-        duration_string(self.0)
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-    fn json_value(&self) -> Option<Value> {
-        Some(Value::Int64(self.0))
-    }
-}
-
 fn duration_value(d: i64) -> Value {
-    Value::Object(Rc::new(GoDuration(d)))
+    GoDuration(d).into_value()
 }
 
 fn seconds(d: i64) -> f64 {
@@ -129,161 +91,6 @@ fn minutes(d: i64) -> f64 {
 
 fn hours(d: i64) -> f64 {
     (d / HOUR) as f64 + (d % HOUR) as f64 / (60.0 * 60.0 * 1e9)
-}
-
-/// `v / 10^prec` and the fraction Go prints for it (trailing zeros and an
-/// empty fraction dropped).
-fn split_frac(v: u64, prec: u32) -> (u64, String) {
-    let p = 10u64.pow(prec);
-    let frac = v % p;
-    if frac == 0 {
-        return (v / p, String::new());
-    }
-    let digits = format!("{:0width$}", frac, width = prec as usize);
-    (v / p, format!(".{}", digits.trim_end_matches('0')))
-}
-
-/// Go's `time.Duration.String()`.
-pub fn duration_string(d: i64) -> String {
-    if d == 0 {
-        return "0s".into();
-    }
-    let neg = d < 0;
-    let u = d.unsigned_abs();
-    let body = if u < SECOND as u64 {
-        let (prec, unit) = if u < MICROSECOND as u64 {
-            (0, "ns")
-        } else if u < MILLISECOND as u64 {
-            (3, "µs")
-        } else {
-            (6, "ms")
-        };
-        let (int, frac) = split_frac(u, prec);
-        format!("{int}{frac}{unit}")
-    } else {
-        let (secs, frac) = split_frac(u, 9);
-        let mut s = format!("{}{frac}s", secs % 60);
-        let mins = secs / 60;
-        if mins > 0 {
-            s = format!("{}m{s}", mins % 60);
-            let h = mins / 60;
-            if h > 0 {
-                s = format!("{h}h{s}");
-            }
-        }
-        s
-    };
-    if neg {
-        format!("-{body}")
-    } else {
-        body
-    }
-}
-
-/// Go's `time.ParseDuration`; `None` where Go returns an error.
-pub fn parse_duration(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut neg = false;
-    if let Some(&c) = b.first() {
-        if c == b'-' || c == b'+' {
-            neg = c == b'-';
-            i = 1;
-        }
-    }
-    if &s[i..] == "0" {
-        return Some(0);
-    }
-    if i == b.len() {
-        return None;
-    }
-    let mut d: u64 = 0;
-    while i < b.len() {
-        if !(b[i] == b'.' || b[i].is_ascii_digit()) {
-            return None;
-        }
-        // Integer part.
-        let start = i;
-        let mut v: u64 = 0;
-        while i < b.len() && b[i].is_ascii_digit() {
-            if v > (1u64 << 63) / 10 {
-                return None;
-            }
-            v = v * 10 + u64::from(b[i] - b'0');
-            if v > 1u64 << 63 {
-                return None;
-            }
-            i += 1;
-        }
-        let pre = i != start;
-        // Fraction.
-        let mut f: u64 = 0;
-        let mut scale = 1.0f64;
-        let mut post = false;
-        if i < b.len() && b[i] == b'.' {
-            i += 1;
-            let fstart = i;
-            let mut overflow = false;
-            while i < b.len() && b[i].is_ascii_digit() {
-                if !overflow {
-                    if f > (1u64 << 63) / 10 {
-                        overflow = true;
-                    } else {
-                        let y = f * 10 + u64::from(b[i] - b'0');
-                        if y > 1u64 << 63 {
-                            overflow = true;
-                        } else {
-                            f = y;
-                            scale *= 10.0;
-                        }
-                    }
-                }
-                i += 1;
-            }
-            post = i != fstart;
-        }
-        if !pre && !post {
-            return None;
-        }
-        // Unit.
-        let ustart = i;
-        while i < b.len() && !(b[i] == b'.' || b[i].is_ascii_digit()) {
-            i += 1;
-        }
-        if i == ustart {
-            return None;
-        }
-        let unit: u64 = match &s[ustart..i] {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => return None,
-        };
-        if v > (1u64 << 63) / unit {
-            return None;
-        }
-        v *= unit;
-        if f > 0 {
-            v += (f as f64 * (unit as f64 / scale)) as u64;
-            if v > 1u64 << 63 {
-                return None;
-            }
-        }
-        d += v;
-        if d > 1u64 << 63 {
-            return None;
-        }
-    }
-    if neg {
-        return Some((d as i128).wrapping_neg() as i64);
-    }
-    if d > i64::MAX as u64 {
-        return None;
-    }
-    Some(d as i64)
 }
 
 /// Go's `strconv.ParseFloat` for the decimal and special forms users write
@@ -379,7 +186,7 @@ fn as_duration(v: &Value) -> Result<i64, String> {
             if t.is_empty() {
                 return Err("empty duration".into());
             }
-            if let Some(d) = parse_duration(t) {
+            if let Ok(d) = parse_duration(t) {
                 return Ok(d);
             }
             if let Some(f) = parse_float(t) {
@@ -625,18 +432,18 @@ mod tests {
             (-MINUTE, "-1m0s"),
             (i64::MIN, "-2562047h47m16.854775808s"),
         ] {
-            assert_eq!(duration_string(d), s);
+            assert_eq!(crate::funcs::dates::format_duration(d), s);
         }
         assert_eq!(
-            parse_duration("1h2m3s"),
+            parse_duration("1h2m3s").ok(),
             Some(HOUR + 2 * MINUTE + 3 * SECOND)
         );
-        assert_eq!(parse_duration("1.5h"), Some(90 * MINUTE));
-        assert_eq!(parse_duration("-0"), Some(0));
-        assert_eq!(parse_duration(".5s"), Some(500 * MILLISECOND));
-        assert_eq!(parse_duration("1"), None);
-        assert_eq!(parse_duration("1x"), None);
-        assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("1.5h").ok(), Some(90 * MINUTE));
+        assert_eq!(parse_duration("-0").ok(), Some(0));
+        assert_eq!(parse_duration(".5s").ok(), Some(500 * MILLISECOND));
+        assert_eq!(parse_duration("1").ok(), None);
+        assert_eq!(parse_duration("1x").ok(), None);
+        assert_eq!(parse_duration("").ok(), None);
         assert_eq!(as_duration(&Value::str(" 2.5 ")), Ok(2_500 * MILLISECOND));
         assert_eq!(as_duration(&Value::Float(1.5)), Ok(1_500 * MILLISECOND));
         assert_eq!(
