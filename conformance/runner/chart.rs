@@ -113,20 +113,21 @@ impl ChartMeta {
         m.insert("Tags".into(), s(&self.tags));
         m.insert("AppVersion".into(), s(&self.app_version));
         m.insert("Deprecated".into(), Value::Bool(self.deprecated));
-        let ann: BTreeMap<String, Value> = self
-            .annotations
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), Value::str(v)))
-            .collect();
-        m.insert(
-            "Annotations".into(),
-            Value::Map(Map {
-                entries: std::rc::Rc::new(std::cell::RefCell::new(ann)),
-                elem: GoType::String,
-                type_name: None,
-            }),
-        );
+        // Metadata.Annotations is a nil map[string]string when Chart.yaml
+        // has none (`toJson .Chart` shows `"Annotations":null`).
+        let annotations = match &self.annotations {
+            Some(ann) => {
+                let entries: BTreeMap<String, Value> = ann
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::str(v)))
+                    .collect();
+                let mut map = Map::from_entries(entries);
+                map.elem = GoType::String;
+                map
+            }
+            None => Map::nil(GoType::String),
+        };
+        m.insert("Annotations".into(), Value::Map(annotations));
         m.insert("KubeVersion".into(), s(&self.kube_version));
         m.insert("Dependencies".into(), Value::list(Vec::new()));
         m.insert("Type".into(), s(&self.chart_type));

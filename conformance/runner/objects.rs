@@ -7,7 +7,7 @@ use std::any::Any;
 use std::rc::Rc;
 
 use berth_template::fmt::format_v;
-use berth_template::{GoType, Object, Value};
+use berth_template::{GoType, List, Object, Value};
 
 use crate::oracle;
 
@@ -176,6 +176,15 @@ impl Object for VersionSet {
     }
     fn method_signature(&self, name: &str) -> Option<(&'static [GoType], Option<GoType>)> {
         (name == "Has").then_some((&[GoType::String][..], None))
+    }
+    fn as_list(&self) -> Option<List> {
+        Some(List::typed(
+            self.0.iter().map(|v| Value::str(v)).collect(),
+            GoType::String,
+        ))
+    }
+    fn json_value(&self) -> Option<Value> {
+        self.as_list().map(Value::List)
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -310,7 +310,7 @@ pub(crate) fn query_escape(s: &str) -> String {
 }
 
 fn length(v: &Val) -> Result<i64, String> {
-    match &v.v {
+    match &*v.v.slice_view() {
         Value::Nil if v.iface => Err("len of nil pointer".into()),
         // Go calls Type() on the invalid reflect.Value and recovers the panic.
         Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".into()),
@@ -351,7 +351,7 @@ fn index(item: &Val, indexes: &[Val]) -> Result<Val, String> {
         if item.v.is_nil() {
             return Err("index of nil pointer".into());
         }
-        item = match &item.v {
+        item = match &*item.v.slice_view() {
             Value::List(l) => {
                 let x = index_arg(idx, l.len())?;
                 match l.items.get(x) {
@@ -408,7 +408,10 @@ fn index(item: &Val, indexes: &[Val]) -> Result<Val, String> {
 }
 
 fn slice(item: &Val, indexes: &[Val]) -> Result<Val, String> {
-    let item = item.clone().unwrap();
+    let mut item = item.clone().unwrap();
+    if let Value::Object(_) = &item.v {
+        item.v = item.v.slice_view().into_owned();
+    }
     if item.v.is_nil() {
         return Err("slice of untyped nil".into());
     }
@@ -501,6 +504,16 @@ fn reflect_kind(v: &Value) -> &'static str {
     }
 }
 
+/// text/template's `isNil`: an invalid value or a nil map/slice.
+fn go_is_nil(v: &Value) -> bool {
+    match v {
+        Value::Nil => true,
+        Value::List(l) => l.nil,
+        Value::Map(m) => m.nil,
+        _ => false,
+    }
+}
+
 /// Go's `eq`.
 fn eq(arg1: &Val, rest: &[Val]) -> Result<bool, String> {
     let a = &arg1.v;
@@ -546,8 +559,8 @@ fn eq(arg1: &Val, rest: &[Val]) -> Result<bool, String> {
                             ],
                         ));
                     }
-                    if a.is_nil() || b.is_nil() {
-                        a.is_nil() == b.is_nil()
+                    if go_is_nil(a) || go_is_nil(b) {
+                        go_is_nil(a) == go_is_nil(b)
                     } else {
                         match (a, b) {
                             (Value::Object(x), Value::Object(y)) => {

@@ -87,6 +87,7 @@ pub fn coalesce_chart_defaults(values: &Value) -> Value {
                 entries: std::rc::Rc::new(std::cell::RefCell::new(out)),
                 elem: m.elem,
                 type_name: m.type_name,
+                nil: m.nil,
             })
         }
         other => other.clone(),

@@ -378,7 +378,7 @@ impl<'a> Exec<'a, '_> {
 
     /// Runs the iterations; `Ok(false)` when there was nothing to iterate.
     fn range_body(&mut self, r: &'a Branch, val: &Val, mark: usize) -> R<bool> {
-        match &val.v {
+        match &*val.v.slice_view() {
             Value::Int(_) | Value::Int64(_) | Value::Int32(_) | Value::Uint64(_) => {
                 if r.pipe.decl.len() > 1 {
                     return Err(self.err(format_args!(
@@ -1146,15 +1146,11 @@ pub(crate) fn zero_value(t: GoType) -> Value {
         GoType::Uint64 => Value::Uint64(0),
         GoType::Float64 => Value::Float(0.0),
         GoType::Bytes => Value::Bytes(std::rc::Rc::from(&[][..])),
-        GoType::InterfaceSlice => Value::List(List::typed(Vec::new(), GoType::Interface)),
-        GoType::StringSlice => Value::List(List::typed(Vec::new(), GoType::String)),
-        GoType::IntSlice => Value::List(List::typed(Vec::new(), GoType::Int)),
-        GoType::InterfaceMap => Value::Map(Map::new()),
-        GoType::StringMap => {
-            let mut m = Map::new();
-            m.elem = GoType::String;
-            Value::Map(m)
-        }
+        GoType::InterfaceSlice => Value::List(List::nil(GoType::Interface)),
+        GoType::StringSlice => Value::List(List::nil(GoType::String)),
+        GoType::IntSlice => Value::List(List::nil(GoType::Int)),
+        GoType::InterfaceMap => Value::Map(Map::nil(GoType::Interface)),
+        GoType::StringMap => Value::Map(Map::nil(GoType::String)),
     }
 }
 

@@ -689,7 +689,10 @@ impl Printer {
                 if matches!(verb, 's' | 'q' | 'x' | 'X') && l.elem == GoType::Bytes {
                     // not a byte slice: fall through to element printing
                 }
-                if self.f.sharp_v {
+                if self.f.sharp_v && l.nil {
+                    self.buf.push_str(&v.type_name());
+                    self.buf.push_str("(nil)");
+                } else if self.f.sharp_v {
                     self.buf.push_str(&v.type_name());
                     self.buf.push('{');
                     for (i, item) in l.items.iter().enumerate() {
@@ -711,6 +714,11 @@ impl Printer {
                 }
             }
             Value::Map(m) => {
+                if self.f.sharp_v && m.nil {
+                    self.buf.push_str(&v.type_name());
+                    self.buf.push_str("(nil)");
+                    return;
+                }
                 if self.f.sharp_v {
                     self.buf.push_str(&v.type_name());
                     self.buf.push('{');

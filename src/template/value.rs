@@ -104,6 +104,11 @@ pub struct List {
     pub items: Rc<Vec<Value>>,
     /// `Interface` for `[]interface {}`, `String` for `[]string`, …
     pub elem: GoType,
+    /// A typed nil slice (Go's zero value of a slice type, what a failed
+    /// `regexFindAll` returns): empty for `len`, `range`, `%v` and
+    /// emptiness, but `null` for `toJson`/`toYaml` and not `deepEqual` to
+    /// an empty slice. Always has no items.
+    pub nil: bool,
 }
 
 /// A Go map with string keys. Keys iterate sorted (byte order), which is the
@@ -117,6 +122,11 @@ pub struct Map {
     /// A named map type's name for `%T`/`typeOf` (Helm's `.Values` is
     /// `common.Values`), or `None` for the plain map type.
     pub type_name: Option<&'static str>,
+    /// A typed nil map (Go's zero value of a map type, `fromJson "null"`,
+    /// a `nil` passed to a map parameter): reads like an empty map, prints
+    /// `null` in JSON/YAML, and assigning to it fails (`assignment to entry
+    /// in nil map`). Always has no entries.
+    pub nil: bool,
 }
 
 /// A struct-like Go value. Field and method names are Go's (capitalised).
@@ -169,6 +179,13 @@ pub trait Object {
     fn json_value(&self) -> Option<Value> {
         None
     }
+    /// The items of a Go value of slice kind with a named type (Helm's
+    /// `common.VersionSet`, a `[]string` with a `Has` method): `range`,
+    /// `len`, `index` and Sprig's list functions see them. `None` for
+    /// non-slices.
+    fn as_list(&self) -> Option<List> {
+        None
+    }
 }
 
 impl List {
@@ -176,12 +193,22 @@ impl List {
         List {
             items: Rc::new(items),
             elem: GoType::Interface,
+            nil: false,
         }
     }
     pub fn typed(items: Vec<Value>, elem: GoType) -> List {
         List {
             items: Rc::new(items),
             elem,
+            nil: false,
+        }
+    }
+    /// A typed nil slice of `[]elem`.
+    pub fn nil(elem: GoType) -> List {
+        List {
+            items: Rc::new(Vec::new()),
+            elem,
+            nil: true,
         }
     }
     pub fn len(&self) -> usize {
@@ -201,6 +228,16 @@ impl Map {
             entries: Rc::new(RefCell::new(entries)),
             elem: GoType::Interface,
             type_name: None,
+            nil: false,
+        }
+    }
+    /// A typed nil map of `map[string]elem`.
+    pub fn nil(elem: GoType) -> Map {
+        Map {
+            entries: Rc::new(RefCell::new(BTreeMap::new())),
+            elem,
+            type_name: None,
+            nil: true,
         }
     }
     pub fn borrow(&self) -> Ref<'_, BTreeMap<String, Value>> {
@@ -329,6 +366,18 @@ impl Value {
 
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
+    }
+
+    /// An object of slice kind seen as its list ([`Object::as_list`]);
+    /// every other value as it is.
+    pub fn slice_view(&self) -> std::borrow::Cow<'_, Value> {
+        match self {
+            Value::Object(o) => match o.as_list() {
+                Some(l) => std::borrow::Cow::Owned(Value::List(l)),
+                None => std::borrow::Cow::Borrowed(self),
+            },
+            _ => std::borrow::Cow::Borrowed(self),
+        }
     }
 }
 

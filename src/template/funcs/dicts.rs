@@ -66,6 +66,7 @@ fn arg(args: &[Value], i: usize) -> &Value {
 fn map_arg(args: &[Value], i: usize) -> Result<Option<Map>, FuncError> {
     match arg(args, i) {
         Value::Nil => Ok(None),
+        Value::Map(m) if m.nil => Ok(None),
         Value::Map(m) => Ok(Some(m.clone())),
         other => Err(FuncError::new(format!(
             "wrong type for value; expected map[string]interface {{}}; got {}",
@@ -81,6 +82,7 @@ fn as_plain(m: &Map) -> Value {
         entries: m.entries.clone(),
         elem: m.elem,
         type_name: None,
+        nil: m.nil,
     })
 }
 
@@ -121,7 +123,8 @@ fn unset(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
             m.borrow_mut().remove(key);
             Ok(as_plain(&m))
         }
-        None => Ok(Value::empty_map()),
+        // Deleting from a nil map is a no-op; the nil map comes back.
+        None => Ok(Value::Map(Map::nil(Interface))),
     }
 }
 
@@ -299,7 +302,8 @@ fn merge_all(ctx: &mut dyn Context, args: &[Value], overwrite: bool) -> FuncResu
     }
     Ok(match dst {
         Some(m) => as_plain(&m),
-        None => Value::empty_map(),
+        // No source to merge: mergo leaves a nil destination nil.
+        None => Value::Map(Map::nil(Interface)),
     })
 }
 
@@ -378,6 +382,7 @@ pub(crate) fn deep_copy(
             let mut copy = Map::from_entries(entries);
             copy.elem = m.elem;
             copy.type_name = m.type_name;
+            copy.nil = m.nil;
             Value::Map(copy)
         }
         Value::List(l) => {
@@ -385,7 +390,9 @@ pub(crate) fn deep_copy(
             for item in l.items.iter() {
                 items.push(deep_copy(ctx, item, depth + 1)?);
             }
-            Value::List(List::typed(items, l.elem))
+            let mut copy = List::typed(items, l.elem);
+            copy.nil = l.nil;
+            Value::List(copy)
         }
         Value::Bytes(b) => Value::Bytes(b.to_vec().into()),
         other => other.clone(),
@@ -440,6 +447,24 @@ mod tests {
         );
         assert_eq!(show(&r, "get", vec![Value::Nil, s("a")]), "");
         assert_eq!(show(&r, "hasKey", vec![d, s("b")]), "true");
+    }
+
+    #[test]
+    fn typed_nil_maps() {
+        let r = reg();
+        let nil_map = || Value::Map(Map::nil(GoType::Interface));
+        assert_eq!(
+            show(&r, "set", vec![nil_map(), s("a"), i(1)]),
+            "ERR: assignment to entry in nil map"
+        );
+        let is_nil_map = |v: FuncResult| matches!(v, Ok(Value::Map(m)) if m.nil && m.is_empty());
+        assert!(is_nil_map(call(&r, "unset", vec![nil_map(), s("a")])));
+        assert!(is_nil_map(call(&r, "merge", vec![nil_map()])));
+        assert!(is_nil_map(call(&r, "deepCopy", vec![nil_map()])));
+        // mergo gives a nil destination a fresh map before merging.
+        let merged = call(&r, "merge", vec![nil_map(), m(vec![("a", i(1))])]);
+        assert!(matches!(&merged, Ok(Value::Map(m)) if !m.nil));
+        assert_eq!(merged.map(|v| format_v(&v)).ok(), Some("map[a:1]".into()));
     }
 
     #[test]

@@ -122,6 +122,8 @@ impl Encoder {
                 self.out.push_str(&base64_std(b));
                 self.out.push('"');
             }
+            Value::List(l) if l.nil => self.out.push_str("null"),
+            Value::Map(m) if m.nil => self.out.push_str("null"),
             Value::List(l) => {
                 if l.is_empty() {
                     self.out.push_str("[]");
@@ -310,9 +312,8 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// `json.Unmarshal(text, &map[string]interface{}{})`: `null` leaves an
-/// empty map (Go sets the map to nil, see `from_json`); any other non-object
-/// is a type error.
+/// `json.Unmarshal(text, &map[string]interface{}{})`: `null` sets the map
+/// to a typed nil map; any other non-object is a type error.
 pub fn decode_object(text: &str) -> Result<Map, JsonError> {
     decode_object_partial(text).and_then(|(m, e)| match e {
         Some(e) => Err(e),
@@ -330,7 +331,7 @@ fn decode_object_partial(text: &str) -> Result<(Map, Option<JsonError>), JsonErr
             what: "number".into(),
             target: "map[string]interface {}".into(),
         }),
-        Value::Nil => Ok((Map::new(), None)),
+        Value::Nil => Ok((Map::nil(GoType::Interface), None)),
         other => Err(JsonError::Type {
             what: json_kind(&other).to_string(),
             target: "map[string]interface {}".into(),
@@ -338,11 +339,12 @@ fn decode_object_partial(text: &str) -> Result<(Map, Option<JsonError>), JsonErr
     }
 }
 
-/// `json.Unmarshal(text, &[]interface{}{})`: `null` gives an empty list.
-pub fn decode_array(text: &str) -> Result<Vec<Value>, JsonError> {
+/// `json.Unmarshal(text, &[]interface{}{})`: `null` gives a typed nil
+/// slice.
+pub fn decode_array(text: &str) -> Result<List, JsonError> {
     match decode(text)? {
-        Value::List(l) => Ok(l.items.as_ref().clone()),
-        Value::Nil => Ok(Vec::new()),
+        Value::List(l) => Ok(l),
+        Value::Nil => Ok(List::nil(GoType::Interface)),
         other => Err(JsonError::Type {
             what: json_kind(&other).to_string(),
             target: "[]interface {}".into(),
@@ -733,8 +735,7 @@ fn to_raw_json(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 /// Helm `fromJson`: a map, or `{"Error": msg}`.
 fn from_json(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    // Go sets the map to nil for `null`; an empty map prints and types the
-    // same (`map[]`), only `toJson` of it differs (`{}` vs `null`).
+    // Go sets the map to nil for `null` (`toJson` of it is `null`).
     Ok(match decode_object_partial(&string_arg(&args)) {
         Ok((m, None)) => Value::Map(m),
         Ok((m, Some(e))) => {
@@ -751,9 +752,9 @@ fn from_json(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 /// Helm `fromJsonArray`: a list, or `[msg]`.
 fn from_json_array(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    // As in `from_json`, a nil slice from `null` becomes an empty one.
+    // As in `from_json`, `null` gives a nil slice.
     Ok(match decode_array(&string_arg(&args)) {
-        Ok(items) => Value::List(List::new(items)),
+        Ok(items) => Value::List(items),
         Err(e) => Value::list(vec![Value::string(e.to_string())]),
     })
 }
@@ -917,10 +918,17 @@ mod tests {
             "json: cannot unmarshal array into Go value of type map[string]interface {}"
         );
         assert_eq!(
-            decode_array("{}").unwrap_err().to_string(),
+            decode_array("{}").err().unwrap().to_string(),
             "json: cannot unmarshal object into Go value of type []interface {}"
         );
-        assert!(decode_object("null").unwrap().is_empty());
+        let null_map = decode_object("null").unwrap();
+        assert!(null_map.is_empty() && null_map.nil);
+        assert!(decode_array("null").is_ok_and(|l| l.nil && l.is_empty()));
+        assert!(decode_array("[]").is_ok_and(|l| !l.nil));
+        assert_eq!(
+            encode(&Value::Map(null_map), EncodeOptions::COMPACT).ok(),
+            Some("null".to_string())
+        );
     }
 
     #[test]

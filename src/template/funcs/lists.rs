@@ -57,7 +57,7 @@ pub(crate) const NIL_DEREF: &str =
 /// The elements of a Go slice value, or the `reflect.Kind` name of a value
 /// that is not one (`Err(None)` for nil).
 pub(crate) fn slice_items(v: &Value) -> Result<Vec<Value>, Option<String>> {
-    match v {
+    match &*v.slice_view() {
         Value::List(l) => Ok(l.items.as_ref().clone()),
         // A []byte's elements are uint8; the value model has no uint8, so
         // they surface as int.
@@ -116,7 +116,7 @@ fn element(v: &Value, from_end: bool, msg: &str) -> FuncResult {
         (n, true) => Some(n - 1),
         (_, false) => Some(0),
     };
-    match v {
+    match &*v.slice_view() {
         Value::List(l) => Ok(pick(l.len())
             .and_then(|i| l.items.get(i).cloned())
             .unwrap_or(Value::Nil)),
@@ -139,13 +139,19 @@ fn last(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 fn rest(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let items = items_or(ctx, arg(&args, 0), "Cannot find rest on type %s")?;
-    // An empty list gives a nil []interface {}, which behaves as empty.
+    // An empty list gives a nil []interface {} (`null` in JSON).
+    if items.is_empty() {
+        return Ok(Value::List(List::nil(GoType::Interface)));
+    }
     Ok(interface_list(items.into_iter().skip(1).collect()))
 }
 
 fn initial(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let mut items = items_or(ctx, arg(&args, 0), "Cannot find initial on type %s")?;
-    items.pop();
+    // As in `rest`: nil for an empty list.
+    if items.pop().is_none() {
+        return Ok(Value::List(List::nil(GoType::Interface)));
+    }
     Ok(interface_list(items))
 }
 
@@ -313,7 +319,8 @@ fn trim_zero_decimal(s: &str) -> &str {
 }
 
 fn slice(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let list = arg(&args, 0);
+    let list = arg(&args, 0).slice_view();
+    let list = &*list;
     let len = match list {
         Value::List(l) => l.len(),
         Value::Bytes(b) => b.len(),
@@ -362,6 +369,10 @@ fn concat(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
                 return Err(FuncError::new(format!("Cannot concat type {kind} as list")))
             }
         }
+    }
+    // Appending nothing leaves Sprig's `var res []interface{}` nil.
+    if out.is_empty() {
+        return Ok(Value::List(List::nil(GoType::Interface)));
     }
     Ok(interface_list(out))
 }

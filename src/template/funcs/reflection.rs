@@ -51,7 +51,11 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bytes(x), Value::Bytes(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
-            // Go short-cuts a slice compared with itself.
+            // A nil slice is only equal to a nil slice; Go short-cuts a
+            // slice compared with itself.
+            if x.nil || y.nil {
+                return x.nil == y.nil;
+            }
             Rc::ptr_eq(&x.items, &y.items)
                 || (x.len() == y.len()
                     && x.items
@@ -60,6 +64,9 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
                         .all(|(p, q)| deep_equal(p, q)))
         }
         (Value::Map(x), Value::Map(y)) => {
+            if x.nil || y.nil {
+                return x.nil == y.nil;
+            }
             if x.same(y) {
                 return true;
             }
@@ -108,7 +115,7 @@ fn deep_equal_fn(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 mod tests {
     use super::*;
     use crate::funcs::strings::test_support::{i, s, show};
-    use crate::value::Map;
+    use crate::value::{List, Map};
     use std::collections::BTreeMap;
 
     fn reg() -> Registry {
@@ -143,6 +150,20 @@ mod tests {
             show(&r, "typeOf", vec![Value::Map(values)]),
             "common.Values"
         );
+    }
+
+    #[test]
+    fn deep_equal_tells_nil_from_empty() {
+        // reflect.DeepEqual: a nil map/slice is not equal to an empty one.
+        let nil_map = Value::Map(Map::nil(GoType::Interface));
+        let nil_list = Value::List(List::nil(GoType::Interface));
+        assert!(!deep_equal(&nil_map, &Value::empty_map()));
+        assert!(deep_equal(&nil_map, &nil_map.clone()));
+        assert!(!deep_equal(&Value::list(vec![]), &nil_list));
+        assert!(deep_equal(
+            &nil_list,
+            &Value::List(List::nil(GoType::Interface))
+        ));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 use crate::func::{Context, FuncError, FuncResult, Registry};
-use crate::value::{GoType, Value};
+use crate::value::{GoType, List, Value};
 
 /// Register this family's functions.
 pub fn register(reg: &mut Registry) {
@@ -1422,6 +1422,14 @@ fn strings(ctx: &mut dyn Context, items: Vec<String>) -> FuncResult {
     Ok(Value::strings(items))
 }
 
+/// A `[]string` result that is a nil slice when empty.
+fn nil_if_empty(v: Value) -> FuncResult {
+    Ok(match v {
+        Value::List(l) if l.is_empty() => Value::List(List::nil(l.elem)),
+        other => other,
+    })
+}
+
 fn regex_match(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let matched = compile(str_arg(&args, 0)).is_ok_and(|re| re.is_match(str_arg(&args, 1)));
     Ok(Value::Bool(matched))
@@ -1434,12 +1442,16 @@ fn must_regex_match(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 
 fn regex_find_all(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let re = must_compile(str_arg(&args, 0))?;
-    strings(ctx, re.find_all(str_arg(&args, 1), int_arg(&args, 2)))
+    let found = re.find_all(str_arg(&args, 1), int_arg(&args, 2));
+    // FindAllString returns a nil slice when nothing matched.
+    nil_if_empty(strings(ctx, found)?)
 }
 
 fn must_regex_find_all(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let re = try_compile(str_arg(&args, 0))?;
-    strings(ctx, re.find_all(str_arg(&args, 1), int_arg(&args, 2)))
+    let found = re.find_all(str_arg(&args, 1), int_arg(&args, 2));
+    // FindAllString returns a nil slice when nothing matched.
+    nil_if_empty(strings(ctx, found)?)
 }
 
 fn regex_find(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
@@ -1482,19 +1494,33 @@ fn must_regex_replace_all_literal(ctx: &mut dyn Context, args: Vec<Value>) -> Fu
 fn regex_split(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let expr = str_arg(&args, 0);
     let re = must_compile(expr)?;
-    strings(
+    // Split returns a nil slice for n == 0.
+    let n0 = int_arg(&args, 2) == 0;
+    let out = strings(
         ctx,
         re.split(expr.is_empty(), str_arg(&args, 1), int_arg(&args, 2)),
-    )
+    )?;
+    if n0 {
+        nil_if_empty(out)
+    } else {
+        Ok(out)
+    }
 }
 
 fn must_regex_split(ctx: &mut dyn Context, args: Vec<Value>) -> FuncResult {
     let expr = str_arg(&args, 0);
     let re = try_compile(expr)?;
-    strings(
+    // Split returns a nil slice for n == 0.
+    let n0 = int_arg(&args, 2) == 0;
+    let out = strings(
         ctx,
         re.split(expr.is_empty(), str_arg(&args, 1), int_arg(&args, 2)),
-    )
+    )?;
+    if n0 {
+        nil_if_empty(out)
+    } else {
+        Ok(out)
+    }
 }
 
 fn regex_quote_meta(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {

@@ -75,7 +75,7 @@ pub(crate) fn strval(v: &Value) -> String {
 /// Sprig's `strslice`: a list as strings (nil elements dropped), nil as
 /// the empty list, any other value as a one-element list.
 pub(crate) fn strslice(v: &Value) -> Vec<String> {
-    match v {
+    match &*v.slice_view() {
         Value::Nil => Vec::new(),
         Value::List(l) => l
             .items
@@ -1061,7 +1061,8 @@ fn join(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
 }
 
 fn sort_alpha(_: &mut dyn Context, args: Vec<Value>) -> FuncResult {
-    let v = arg(&args, 0);
+    let v = arg(&args, 0).slice_view();
+    let v = &*v;
     let mut items = match v {
         Value::List(_) | Value::Bytes(_) => strslice(v),
         other => vec![strval(other)],

@@ -108,6 +108,9 @@ fn kind_of(v: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
     }
     Ok(Some(match v {
         Value::Nil => return Ok(None),
+        // The encoder skips nil maps and slices like nil interfaces.
+        Value::List(l) if l.nil => return Ok(None),
+        Value::Map(m) if m.nil => return Ok(None),
         Value::Bool(_)
         | Value::Int(_)
         | Value::Int64(_)
@@ -155,6 +158,16 @@ fn kind_of(v: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
 /// writes them as quoted strings.
 fn is_text_marshaler(type_name: &str) -> bool {
     matches!(type_name, "*semver.Version" | "semver.Version")
+}
+
+/// A nil interface, map or slice (the encoder's `isNil`).
+fn is_go_nil(v: &Value) -> bool {
+    match v {
+        Value::Nil => true,
+        Value::List(l) => l.nil,
+        Value::Map(m) => m.nil,
+        _ => false,
+    }
 }
 
 fn is_table(k: Option<Kind>) -> bool {
@@ -375,7 +388,7 @@ impl Encoder {
         for (group, trail) in [(direct, has_sub), (sub, false)] {
             let n = group.len();
             for (i, (k, v)) in group.into_iter().enumerate() {
-                if v.is_nil() {
+                if is_go_nil(v) {
                     continue;
                 }
                 if inline {

@@ -109,6 +109,8 @@ impl JsonModel {
             Value::Float(f) => Node::Scalar(reread_number(&json::float_text(*f)?), Style::Plain),
             Value::String(s) => string_node(&reread_string(s)?, Dialect::V2),
             Value::Bytes(b) => string_node(&json::base64_std(b), Dialect::V2),
+            Value::List(l) if l.nil => plain("null"),
+            Value::Map(m) if m.nil => plain("null"),
             Value::List(l) => {
                 let mut items = Vec::with_capacity(l.len());
                 for item in l.items.iter() {
@@ -175,6 +177,8 @@ impl GoModel {
                     .map(|x| Node::Scalar(x.to_string(), Style::Plain))
                     .collect(),
             ),
+            Value::List(l) if l.nil => plain("null"),
+            Value::Map(m) if m.nil => plain("null"),
             Value::List(l) => {
                 let mut items = Vec::with_capacity(l.len());
                 for item in l.items.iter() {
