@@ -328,6 +328,7 @@ fn index_arg(i: &Val, cap: usize) -> Result<usize, String> {
         Value::Int(n) | Value::Int64(n) => *n,
         Value::Int32(n) => i64::from(*n),
         Value::Uint64(u) => *u as i64,
+        Value::Uint8(u) => i64::from(*u),
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -365,14 +366,14 @@ fn index(item: &Val, indexes: &[Val]) -> Result<Val, String> {
             Value::Bytes(b) => {
                 let x = index_arg(idx, b.len())?;
                 match b.get(x) {
-                    Some(c) => Val::of(Value::Int(i64::from(*c))),
+                    Some(c) => Val::of(Value::Uint8(*c)),
                     None => return Err("reflect: slice index out of range".into()),
                 }
             }
             Value::String(s) => {
                 let x = index_arg(idx, s.len())?;
                 match s.as_bytes().get(x) {
-                    Some(c) => Val::of(Value::Int(i64::from(*c))),
+                    Some(c) => Val::of(Value::Uint8(*c)),
                     None => return Err("reflect: string index out of range".into()),
                 }
             }
@@ -464,7 +465,7 @@ fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
         Value::Int(_) | Value::Int64(_) | Value::Int32(_) => Kind::Int,
-        Value::Uint64(_) => Kind::Uint,
+        Value::Uint64(_) | Value::Uint8(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::String,
         _ => Kind::Invalid,
@@ -482,6 +483,7 @@ fn int_of(v: &Value) -> i64 {
 fn uint_of(v: &Value) -> u64 {
     match v {
         Value::Uint64(u) => *u,
+        Value::Uint8(u) => u64::from(*u),
         _ => 0,
     }
 }

@@ -379,7 +379,11 @@ impl<'a> Exec<'a, '_> {
     /// Runs the iterations; `Ok(false)` when there was nothing to iterate.
     fn range_body(&mut self, r: &'a Branch, val: &Val, mark: usize) -> R<bool> {
         match &*val.v.slice_view() {
-            Value::Int(_) | Value::Int64(_) | Value::Int32(_) | Value::Uint64(_) => {
+            Value::Int(_)
+            | Value::Int64(_)
+            | Value::Int32(_)
+            | Value::Uint64(_)
+            | Value::Uint8(_) => {
                 if r.pipe.decl.len() > 1 {
                     return Err(self.err(format_args!(
                         "can't use {} to iterate over more than one variable",
@@ -390,6 +394,7 @@ impl<'a> Exec<'a, '_> {
                     Value::Int(i) | Value::Int64(i) => (*i).max(0) as u64,
                     Value::Int32(i) => i64::from(*i).max(0) as u64,
                     Value::Uint64(u) => *u,
+                    Value::Uint8(u) => u64::from(*u),
                     _ => 0,
                 };
                 for i in 0..n {
@@ -397,6 +402,7 @@ impl<'a> Exec<'a, '_> {
                         Value::Int(_) => Value::Int(i as i64),
                         Value::Int64(_) => Value::Int64(i as i64),
                         Value::Int32(_) => Value::Int32(i as i32),
+                        Value::Uint8(_) => Value::Uint8(i as u8),
                         _ => Value::Uint64(i),
                     };
                     if self.iteration(r, Val::invalid(), Val::of(elem), mark)? {
@@ -424,7 +430,7 @@ impl<'a> Exec<'a, '_> {
                 }
                 let b = b.clone();
                 for (i, c) in b.iter().enumerate() {
-                    let elem = Val::of(Value::Int(i64::from(*c)));
+                    let elem = Val::of(Value::Uint8(*c));
                     if self.iteration(r, Val::of(Value::Int(i as i64)), elem, mark)? {
                         break;
                     }

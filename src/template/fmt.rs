@@ -20,6 +20,7 @@ pub fn write_v(out: &mut String, v: &Value) {
         Value::Int(i) | Value::Int64(i) => push_display(out, i),
         Value::Int32(i) => push_display(out, i),
         Value::Uint64(u) => push_display(out, u),
+        Value::Uint8(u) => push_display(out, u),
         Value::Float(f) => {
             // Integral values below 1e6 print as plain integers in Go's
             // shortest 'g' form; skip the general path for them.
@@ -376,6 +377,7 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (i64, bool, usize) {
             Ok(i) => (i, true),
             Err(_) => (0, false),
         },
+        Value::Uint8(u) => (i64::from(*u), true),
         _ => (0, false),
     };
     if too_large(num) {
@@ -682,6 +684,7 @@ impl Printer {
             Value::Int(i) | Value::Int64(i) => self.fmt_int_verb(*i as u64, true, verb, v),
             Value::Int32(i) => self.fmt_int_verb(i64::from(*i) as u64, true, verb, v),
             Value::Uint64(u) => self.fmt_int_verb(*u, false, verb, v),
+            Value::Uint8(u) => self.fmt_int_verb(u64::from(*u), false, verb, v),
             Value::Float(x) => self.fmt_float_verb(*x, verb, v),
             Value::String(s) => self.fmt_string(s, verb, v),
             Value::Bytes(b) => self.fmt_bytes(b, verb, "[]byte", v),
@@ -1129,7 +1132,7 @@ impl Printer {
                     if i > 0 {
                         self.buf.push(' ');
                     }
-                    self.fmt_int_verb(u64::from(*c), false, verb, &Value::Uint64(u64::from(*c)));
+                    self.fmt_int_verb(u64::from(*c), false, verb, &Value::Uint8(*c));
                 }
                 self.buf.push(']');
                 let _ = v;

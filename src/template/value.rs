@@ -86,6 +86,9 @@ pub enum Value {
     /// Go `int32` (`rune`).
     Int32(i32),
     Uint64(u64),
+    /// Go `uint8` (`byte`): indexing a string or a `[]byte`, ranging over
+    /// a `[]byte`.
+    Uint8(u8),
     /// Go `float64`: every number decoded from YAML or JSON values.
     Float(f64),
     String(Rc<str>),
@@ -303,6 +306,7 @@ impl Value {
             Value::Int64(_) => "int64".into(),
             Value::Int32(_) => "int32".into(),
             Value::Uint64(_) => "uint64".into(),
+            Value::Uint8(_) => "uint8".into(),
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
@@ -325,6 +329,7 @@ impl Value {
             Value::Int64(_) => "int64",
             Value::Int32(_) => "int32",
             Value::Uint64(_) => "uint64",
+            Value::Uint8(_) => "uint8",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
@@ -342,6 +347,7 @@ impl Value {
             Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Int32(i) => *i != 0,
             Value::Uint64(u) => *u != 0,
+            Value::Uint8(u) => *u != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
@@ -390,6 +396,7 @@ impl fmt::Debug for Value {
             Value::Int64(i) => write!(f, "int64({i})"),
             Value::Int32(i) => write!(f, "int32({i})"),
             Value::Uint64(i) => write!(f, "uint64({i})"),
+            Value::Uint8(i) => write!(f, "uint8({i})"),
             Value::Float(x) => write!(f, "float64({x})"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "bytes({b:?})"),

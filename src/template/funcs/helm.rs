@@ -197,6 +197,7 @@ fn as_duration(v: &Value) -> Result<i64, String> {
         Value::Nil => Err("invalid duration".into()),
         Value::Int(i) | Value::Int64(i) => from_seconds_int(*i),
         Value::Int32(i) => from_seconds_int(i64::from(*i)),
+        Value::Uint8(u) => from_seconds_int(i64::from(*u)),
         Value::Uint64(u) => {
             if *u > MAX_DURATION_SECONDS as u64 {
                 Err(format!("duration seconds overflow: {u}"))

@@ -59,9 +59,8 @@ pub(crate) const NIL_DEREF: &str =
 pub(crate) fn slice_items(v: &Value) -> Result<Vec<Value>, Option<String>> {
     match &*v.slice_view() {
         Value::List(l) => Ok(l.items.as_ref().clone()),
-        // A []byte's elements are uint8; the value model has no uint8, so
-        // they surface as int.
-        Value::Bytes(b) => Ok(b.iter().map(|x| Value::Int(i64::from(*x))).collect()),
+        // A []byte's elements are uint8.
+        Value::Bytes(b) => Ok(b.iter().map(|x| Value::Uint8(*x)).collect()),
         Value::Nil => Err(None),
         other => Err(Some(other.kind_name().to_string())),
     }
@@ -122,7 +121,7 @@ fn element(v: &Value, from_end: bool, msg: &str) -> FuncResult {
             .unwrap_or(Value::Nil)),
         Value::Bytes(b) => Ok(pick(b.len())
             .and_then(|i| b.get(i))
-            .map(|x| Value::Int(i64::from(*x)))
+            .map(|x| Value::Uint8(*x))
             .unwrap_or(Value::Nil)),
         Value::Nil => Err(FuncError::new(NIL_DEREF)),
         other => Err(FuncError::new(msg.replace("%s", other.kind_name()))),
@@ -293,6 +292,7 @@ pub(crate) fn cast_to_int(v: &Value) -> i64 {
         Value::Int(n) | Value::Int64(n) => *n,
         Value::Int32(n) => i64::from(*n),
         Value::Uint64(n) => *n as i64,
+        Value::Uint8(n) => i64::from(*n),
         Value::Float(f) => go_float_to_int(*f),
         Value::String(s) => go_parse_int_base0(trim_zero_decimal(s)).unwrap_or(0),
         Value::Bool(b) => i64::from(*b),

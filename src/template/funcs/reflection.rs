@@ -47,6 +47,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
         (Value::Int32(x), Value::Int32(y)) => x == y,
         (Value::Uint64(x), Value::Uint64(y)) => x == y,
+        (Value::Uint8(x), Value::Uint8(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bytes(x), Value::Bytes(y)) => x == y,
@@ -150,6 +151,16 @@ mod tests {
             show(&r, "typeOf", vec![Value::Map(values)]),
             "common.Values"
         );
+    }
+
+    #[test]
+    fn uint8_is_its_own_type() {
+        // `index "abc" 0` is a Go uint8 (byte).
+        let r = reg();
+        assert_eq!(show(&r, "typeOf", vec![Value::Uint8(97)]), "uint8");
+        assert_eq!(show(&r, "kindOf", vec![Value::Uint8(97)]), "uint8");
+        assert!(!deep_equal(&Value::Uint8(97), &i(97)));
+        assert!(deep_equal(&Value::Uint8(97), &Value::Uint8(97)));
     }
 
     #[test]

@@ -116,6 +116,7 @@ fn kind_of(v: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
         | Value::Int64(_)
         | Value::Int32(_)
         | Value::Uint64(_)
+        | Value::Uint8(_)
         | Value::Float(_)
         | Value::String(_) => Kind::Scalar,
         // `[]byte` is an array of integers.
@@ -421,6 +422,7 @@ impl Encoder {
             Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
             Value::Int32(i) => self.out.push_str(&i.to_string()),
             Value::Uint64(u) => self.out.push_str(&u.to_string()),
+            Value::Uint8(u) => self.out.push_str(&u.to_string()),
             Value::Float(f) => self.out.push_str(&float_text(*f)),
             Value::String(s) => write_quoted(&mut self.out, s),
             Value::Bytes(b) => {

@@ -78,9 +78,12 @@ pub fn unmarshal_list(text: &str) -> Result<Vec<Value>, YamlParseError> {
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Bool(_) => "bool",
-        Value::Float(_) | Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Int32(_) => {
-            "number"
-        }
+        Value::Float(_)
+        | Value::Int(_)
+        | Value::Int64(_)
+        | Value::Uint64(_)
+        | Value::Uint8(_)
+        | Value::Int32(_) => "number",
         Value::String(_) | Value::Bytes(_) => "string",
         Value::List(_) => "array",
         _ => "object",
