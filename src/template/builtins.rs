@@ -459,6 +459,7 @@ enum Kind {
     Float,
     String,
     Uint,
+    Complex,
 }
 
 fn basic_kind(v: &Value) -> Kind {
@@ -467,6 +468,7 @@ fn basic_kind(v: &Value) -> Kind {
         Value::Int(_) | Value::Int64(_) | Value::Int32(_) => Kind::Int,
         Value::Uint64(_) | Value::Uint8(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
+        Value::Complex(..) => Kind::Complex,
         Value::String(_) => Kind::String,
         _ => Kind::Invalid,
     }
@@ -545,6 +547,10 @@ fn eq(arg1: &Val, rest: &[Val]) -> Result<bool, String> {
             match k1 {
                 Kind::Bool => matches!((a, b), (Value::Bool(x), Value::Bool(y)) if x == y),
                 Kind::Float => float_of(a) == float_of(b),
+                Kind::Complex => matches!(
+                    (a, b),
+                    (Value::Complex(ar, ai), Value::Complex(br, bi)) if ar == br && ai == bi
+                ),
                 Kind::Int => int_of(a) == int_of(b),
                 Kind::String => a.as_str() == b.as_str(),
                 Kind::Uint => uint_of(a) == uint_of(b),
@@ -611,7 +617,9 @@ fn lt(arg1: &Val, arg2: &Val) -> Result<bool, String> {
         };
     }
     Ok(match k1 {
-        Kind::Bool | Kind::Invalid => return Err("invalid type for comparison".into()),
+        Kind::Bool | Kind::Complex | Kind::Invalid => {
+            return Err("invalid type for comparison".into())
+        }
         Kind::Float => float_of(a) < float_of(b),
         Kind::Int => int_of(a) < int_of(b),
         Kind::String => a.as_str() < b.as_str(),

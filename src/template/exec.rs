@@ -606,7 +606,7 @@ impl<'a> Exec<'a, '_> {
             && !text.contains(['p', 'P']);
         let is_rune = text.starts_with('\'');
         if num.is_complex {
-            return Err(self.err(format_args!("complex constant {text} is not supported")));
+            return Ok(Val::of(Value::Complex(num.complex.0, num.complex.1)));
         }
         if num.is_float && !is_hex_int && !is_rune && text.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Val::of(Value::Float(num.float)));

@@ -21,6 +21,11 @@ pub fn write_v(out: &mut String, v: &Value) {
         Value::Int32(i) => push_display(out, i),
         Value::Uint64(u) => push_display(out, u),
         Value::Uint8(u) => push_display(out, u),
+        Value::Complex(..) => {
+            let mut p = Printer::new();
+            p.print_value(v, 'v', 0);
+            out.push_str(&p.buf);
+        }
         Value::Float(f) => {
             // Integral values below 1e6 print as plain integers in Go's
             // shortest 'g' form; skip the general path for them.
@@ -685,6 +690,7 @@ impl Printer {
             Value::Int32(i) => self.fmt_int_verb(i64::from(*i) as u64, true, verb, v),
             Value::Uint64(u) => self.fmt_int_verb(*u, false, verb, v),
             Value::Uint8(u) => self.fmt_int_verb(u64::from(*u), false, verb, v),
+            Value::Complex(re, im) => self.fmt_complex(*re, *im, verb, v),
             Value::Float(x) => self.fmt_float_verb(*x, verb, v),
             Value::String(s) => self.fmt_string(s, verb, v),
             Value::Bytes(b) => self.fmt_bytes(b, verb, "[]byte", v),
@@ -886,6 +892,25 @@ impl Printer {
         self.f.zero = false;
         self.pad(&s);
         self.f.zero = old_zero;
+    }
+
+    /// Go's `fmtComplex`: both parts with the float verb, the imaginary
+    /// one always signed.
+    fn fmt_complex(&mut self, re: f64, im: f64, verb: char, v: &Value) {
+        if !matches!(
+            verb,
+            'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E'
+        ) {
+            self.bad_verb(verb, v);
+            return;
+        }
+        let old_plus = self.f.plus;
+        self.buf.push('(');
+        self.fmt_float_verb(re, verb, v);
+        self.f.plus = true;
+        self.fmt_float_verb(im, verb, v);
+        self.buf.push_str("i)");
+        self.f.plus = old_plus;
     }
 
     fn fmt_float_verb(&mut self, x: f64, verb: char, v: &Value) {

@@ -910,6 +910,7 @@ fn new_number(text: &str, kind: ItemKind) -> Result<Number, String> {
         int: 0,
         uint: 0,
         float: 0.0,
+        complex: (0.0, 0.0),
     };
     match kind {
         ItemKind::CharConstant => {
@@ -931,7 +932,12 @@ fn new_number(text: &str, kind: ItemKind) -> Result<Number, String> {
             return Ok(n);
         }
         ItemKind::Complex => {
+            // `1+2i`: the lexer guarantees a sign after the first number
+            // and a trailing `i`.
+            let c = parse_complex(text).ok_or_else(|| "expected integer".to_string())?;
+            n.complex = c;
             n.is_complex = true;
+            simplify_complex(&mut n);
             return Ok(n);
         }
         _ => {}
@@ -939,12 +945,8 @@ fn new_number(text: &str, kind: ItemKind) -> Result<Number, String> {
     if let Some(head) = text.strip_suffix('i') {
         if let Some(f) = parse_float(head) {
             n.is_complex = true;
-            if f == 0.0 {
-                n.is_float = true;
-                n.float = 0.0;
-                n.is_int = true;
-                n.is_uint = true;
-            }
+            n.complex = (0.0, f);
+            simplify_complex(&mut n);
             return Ok(n);
         }
     }
@@ -989,6 +991,39 @@ fn new_number(text: &str, kind: ItemKind) -> Result<Number, String> {
         ));
     }
     Ok(n)
+}
+
+/// Go's `NumberNode.simplifyComplex`: a complex constant with no
+/// imaginary part is also a float (and an integer when integral).
+fn simplify_complex(n: &mut Number) {
+    let (re, im) = n.complex;
+    n.is_float = im == 0.0;
+    if n.is_float {
+        n.float = re;
+        n.is_int = re.fract() == 0.0
+            && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&re);
+        if n.is_int {
+            n.int = re as i64;
+        }
+        n.is_uint = re.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&re);
+        if n.is_uint {
+            n.uint = re as u64;
+        }
+    }
+}
+
+/// `real±imag i` as `fmt.Sscan` reads a complex128.
+fn parse_complex(text: &str) -> Option<(f64, f64)> {
+    let body = text.strip_suffix('i')?;
+    let bytes = body.as_bytes();
+    // The sign that starts the imaginary part: not the leading one and not
+    // an exponent's.
+    let split = (1..bytes.len()).rev().find(|&i| {
+        matches!(bytes[i], b'+' | b'-') && !matches!(bytes[i - 1] | 0x20, b'e' | b'p')
+    })?;
+    let re = parse_float(&body[..split])?;
+    let im = parse_float(&body[split..])?;
+    Some((re, im))
 }
 
 /// Go's `underscoreOK`: underscores only between digits (or after a base
@@ -1138,6 +1173,22 @@ fn parse_hex_float(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complex_constants() {
+        // Go's newNumber/simplifyComplex.
+        let n = new_number("1+2i", ItemKind::Complex).unwrap_or_else(|e| panic!("{e}"));
+        assert!(n.is_complex && !n.is_float);
+        assert_eq!(n.complex, (1.0, 2.0));
+        let n = new_number("1e+2-3.5i", ItemKind::Complex).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n.complex, (100.0, -3.5));
+        let n = new_number("3+0i", ItemKind::Complex).unwrap_or_else(|e| panic!("{e}"));
+        assert!(n.is_complex && n.is_float && n.is_int && n.is_uint);
+        assert_eq!((n.float, n.int, n.uint), (3.0, 3, 3));
+        let n = new_number("2i", ItemKind::Number).unwrap_or_else(|e| panic!("{e}"));
+        assert!(n.is_complex && !n.is_float);
+        assert_eq!(n.complex, (0.0, 2.0));
+    }
 
     fn err(src: &str) -> String {
         let reg = Registry::new();

@@ -89,6 +89,9 @@ pub enum Value {
     /// Go `uint8` (`byte`): indexing a string or a `[]byte`, ranging over
     /// a `[]byte`.
     Uint8(u8),
+    /// Go `complex128` (real, imaginary): complex template constants
+    /// like `1i` or `1+2i`.
+    Complex(f64, f64),
     /// Go `float64`: every number decoded from YAML or JSON values.
     Float(f64),
     String(Rc<str>),
@@ -307,6 +310,7 @@ impl Value {
             Value::Int32(_) => "int32".into(),
             Value::Uint64(_) => "uint64".into(),
             Value::Uint8(_) => "uint8".into(),
+            Value::Complex(..) => "complex128".into(),
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
@@ -330,6 +334,7 @@ impl Value {
             Value::Int32(_) => "int32",
             Value::Uint64(_) => "uint64",
             Value::Uint8(_) => "uint8",
+            Value::Complex(..) => "complex128",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
@@ -348,6 +353,7 @@ impl Value {
             Value::Int32(i) => *i != 0,
             Value::Uint64(u) => *u != 0,
             Value::Uint8(u) => *u != 0,
+            Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
@@ -397,6 +403,7 @@ impl fmt::Debug for Value {
             Value::Int32(i) => write!(f, "int32({i})"),
             Value::Uint64(i) => write!(f, "uint64({i})"),
             Value::Uint8(i) => write!(f, "uint8({i})"),
+            Value::Complex(re, im) => write!(f, "complex128({re}, {im})"),
             Value::Float(x) => write!(f, "float64({x})"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "bytes({b:?})"),

@@ -116,6 +116,7 @@ impl Encoder {
             Value::Int32(i) => self.out.push_str(&i.to_string()),
             Value::Uint64(u) => self.out.push_str(&u.to_string()),
             Value::Uint8(u) => self.out.push_str(&u.to_string()),
+            Value::Complex(..) => return Err(JsonError::UnsupportedType(v.type_name())),
             Value::Float(f) => self.out.push_str(&float_text(*f)?),
             Value::String(s) => write_string(&mut self.out, s, self.opts.escape_html),
             Value::Bytes(b) => {

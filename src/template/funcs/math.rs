@@ -63,7 +63,12 @@ pub fn to_int64(v: &Value) -> i64 {
         Value::Float(f) => go_float_to_int64(*f),
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => parse_go_int(trim_zero_decimal(s), 0).unwrap_or(0),
-        Value::Nil | Value::Bytes(_) | Value::List(_) | Value::Map(_) | Value::Object(_) => 0,
+        Value::Nil
+        | Value::Complex(..)
+        | Value::Bytes(_)
+        | Value::List(_)
+        | Value::Map(_)
+        | Value::Object(_) => 0,
     }
 }
 
@@ -77,7 +82,12 @@ pub fn to_float64(v: &Value) -> f64 {
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => parse_go_float(s).unwrap_or(0.0),
-        Value::Nil | Value::Bytes(_) | Value::List(_) | Value::Map(_) | Value::Object(_) => 0.0,
+        Value::Nil
+        | Value::Complex(..)
+        | Value::Bytes(_)
+        | Value::List(_)
+        | Value::Map(_)
+        | Value::Object(_) => 0.0,
     }
 }
 

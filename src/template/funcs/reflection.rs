@@ -48,6 +48,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Int32(x), Value::Int32(y)) => x == y,
         (Value::Uint64(x), Value::Uint64(y)) => x == y,
         (Value::Uint8(x), Value::Uint8(y)) => x == y,
+        (Value::Complex(a, b), Value::Complex(c, d)) => a == c && b == d,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bytes(x), Value::Bytes(y)) => x == y,

@@ -107,6 +107,7 @@ impl JsonModel {
             Value::Int32(i) => Node::Scalar(i.to_string(), Style::Plain),
             Value::Uint64(u) => Node::Scalar(u.to_string(), Style::Plain),
             Value::Uint8(u) => Node::Scalar(u.to_string(), Style::Plain),
+            Value::Complex(..) => return Err(JsonError::UnsupportedType(v.type_name()).into()),
             Value::Float(f) => Node::Scalar(reread_number(&json::float_text(*f)?), Style::Plain),
             Value::String(s) => string_node(&reread_string(s)?, Dialect::V2),
             Value::Bytes(b) => string_node(&json::base64_std(b), Dialect::V2),
@@ -172,6 +173,7 @@ impl GoModel {
             Value::Int32(i) => Node::Scalar(i.to_string(), Style::Plain),
             Value::Uint64(u) => Node::Scalar(u.to_string(), Style::Plain),
             Value::Uint8(u) => Node::Scalar(u.to_string(), Style::Plain),
+            Value::Complex(..) => return Err(JsonError::UnsupportedType(v.type_name()).into()),
             Value::Float(f) => Node::Scalar(go_yaml_float(*f), Style::Plain),
             Value::String(s) => string_node(s, Dialect::V3),
             Value::Bytes(b) => Node::Seq(
