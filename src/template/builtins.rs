@@ -359,6 +359,7 @@ fn index(item: &Val, indexes: &[Val]) -> Result<Val, String> {
                     Some(v) => Val {
                         v: v.clone(),
                         iface: l.elem == GoType::Interface,
+                        addr: false,
                     },
                     None => return Err("reflect: slice index out of range".into()),
                 }
@@ -392,11 +393,13 @@ fn index(item: &Val, indexes: &[Val]) -> Result<Val, String> {
                     Some(v) => Val {
                         v,
                         iface: m.elem == GoType::Interface,
+                        addr: false,
                     },
                     None => match m.elem {
                         GoType::Interface => Val {
                             v: Value::Nil,
                             iface: true,
+                            addr: false,
                         },
                         t => Val::of(crate::exec::zero_value(t)),
                     },

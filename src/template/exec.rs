@@ -24,16 +24,26 @@ use crate::value::{GoType, List, Map, Value};
 pub(crate) struct Val {
     pub v: Value,
     pub iface: bool,
+    /// Go's `CanAddr`: a struct field reached through a pointer. Only then
+    /// does printing use a pointer-receiver `String()`; a function's result
+    /// or an interface element is a copy (Helm's `{{ default "x"
+    /// .Capabilities.KubeVersion }}` prints the struct fields).
+    pub addr: bool,
 }
 
 impl Val {
     pub fn of(v: Value) -> Val {
-        Val { v, iface: false }
+        Val {
+            v,
+            iface: false,
+            addr: false,
+        }
     }
     pub fn invalid() -> Val {
         Val {
             v: Value::Nil,
             iface: false,
+            addr: false,
         }
     }
     pub fn is_invalid(&self) -> bool {
@@ -44,6 +54,7 @@ impl Val {
         Val {
             v,
             iface: elem == GoType::Interface,
+            addr: false,
         }
     }
     /// Go's `indirectInterface`: the dynamic value.
@@ -51,6 +62,7 @@ impl Val {
         Val {
             v: self.v,
             iface: false,
+            addr: self.addr,
         }
     }
     fn type_string(&self) -> String {
@@ -325,7 +337,13 @@ impl<'a> Exec<'a, '_> {
         match &v.v {
             Value::Nil => self.out.push_str("<no value>"),
             Value::Object(o) => {
-                let s = o.format_print();
+                // Printing goes through a pointer, whose pointee is
+                // addressable.
+                let s = if v.addr || o.kind_name() == "ptr" {
+                    o.format_print()
+                } else {
+                    o.format_v()
+                };
                 self.out.push_str(&s);
             }
             other => crate::fmt::write_v(&mut self.out, other),
@@ -754,7 +772,10 @@ impl<'a> Exec<'a, '_> {
                         }
                         // A nil field of pointer or interface type.
                         let iface = v.is_nil();
-                        Ok(Val { v, iface })
+                        // A field reached through a pointer (or of an
+                        // addressable struct) is addressable.
+                        let addr = receiver.addr || o.kind_name() == "ptr";
+                        Ok(Val { v, iface, addr })
                     }
                     None => Err(self.err(format_args!(
                         "can't evaluate field {name} in type {}",
@@ -790,6 +811,7 @@ impl<'a> Exec<'a, '_> {
                     // A nil result has an interface (or pointer) type in Go.
                     Ok(v) => Ok(Val {
                         iface: v.is_nil(),
+                        addr: false,
                         v,
                     }),
                     Err(e) => {
@@ -891,6 +913,7 @@ impl<'a> Exec<'a, '_> {
                     ParamType::Go(GoType::Interface) => Ok(Val {
                         v: Value::Nil,
                         iface: true,
+                        addr: false,
                     }),
                     ParamType::Go(t) => match zero_of_nilable(t) {
                         Some(z) => Ok(Val::of(z)),
@@ -1135,6 +1158,7 @@ fn zero_elem(m: &Map) -> Val {
         GoType::Interface => Val {
             v: Value::Nil,
             iface: true,
+            addr: false,
         },
         t => Val::of(zero_value(t)),
     }

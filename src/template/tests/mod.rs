@@ -594,6 +594,9 @@ fn objects_expose_fields_and_methods() {
         fn type_name(&self) -> &str {
             "*chartutil.Capabilities"
         }
+        fn kind_name(&self) -> &str {
+            "ptr"
+        }
         fn field(&self, name: &str) -> Option<Value> {
             (name == "KubeVersion").then(|| Value::str("v1.30.0"))
         }
