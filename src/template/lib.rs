@@ -10,17 +10,17 @@
 //! functions are declared and called), `funcs/` (the library, one file per
 //! family). The engine (lexer, parser, executor) lands beside them.
 
-pub mod convert;
 mod ast;
 mod builtins;
+pub mod convert;
 pub mod engine;
 mod exec;
 pub mod fmt;
 pub mod func;
-mod printable;
 pub mod funcs;
 mod lex;
 mod parse;
+mod printable;
 #[cfg(test)]
 mod tests;
 pub mod value;
