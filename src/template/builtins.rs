@@ -190,7 +190,7 @@ pub(crate) fn call<'a>(
                 Some(a) => a.to_string(),
                 None => "<reflect.Value>".to_string(),
             };
-            let f = argv[0].clone().unwrap();
+            let f = argv[0].clone().indirect_interface();
             if f.v.is_nil() {
                 Err("call of nil".to_string())
             } else {
@@ -344,7 +344,7 @@ fn index_arg(i: &Val, cap: usize) -> Result<usize, String> {
 }
 
 fn index(item: &Val, indexes: &[Val]) -> Result<Val, String> {
-    let mut item = item.clone().unwrap();
+    let mut item = item.clone().indirect_interface();
     if item.v.is_nil() {
         return Err("index of untyped nil".into());
     }
@@ -412,7 +412,7 @@ fn index(item: &Val, indexes: &[Val]) -> Result<Val, String> {
 }
 
 fn slice(item: &Val, indexes: &[Val]) -> Result<Val, String> {
-    let mut item = item.clone().unwrap();
+    let mut item = item.clone().indirect_interface();
     if let Value::Object(_) = &item.v {
         item.v = item.v.slice_view().into_owned();
     }

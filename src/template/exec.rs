@@ -58,7 +58,7 @@ impl Val {
         }
     }
     /// Go's `indirectInterface`: the dynamic value.
-    pub fn unwrap(self) -> Val {
+    pub fn indirect_interface(self) -> Val {
         Val {
             v: self.v,
             iface: false,
@@ -556,7 +556,7 @@ impl<'a> Exec<'a, '_> {
         let mut value: Option<Val> = None;
         for cmd in &pipe.cmds {
             let v = self.eval_command(dot, cmd, value.take())?;
-            value = Some(v.unwrap());
+            value = Some(v.indirect_interface());
         }
         let value = value.unwrap_or_else(Val::invalid);
         for var in &pipe.decl {
@@ -893,7 +893,7 @@ impl<'a> Exec<'a, '_> {
             )));
         }
         if assignable(&value.v, t) {
-            return Ok(value.unwrap());
+            return Ok(value.indirect_interface());
         }
         Err(self.err(format_args!(
             "wrong type for value; expected {}; got {}",
