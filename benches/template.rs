@@ -199,8 +199,8 @@ fn main() -> anyhow::Result<()> {
     println!();
     println!("template render time per iteration ({iterations} iterations, in-process, same run)");
     println!(
-        "{:<40} {:>12} {:>12} {:>12}  {}",
-        "work", "helm (ms)", "berth (ms)", "berth/helm", "check"
+        "{:<40} {:>12} {:>12} {:>12}  check",
+        "work", "helm (ms)", "berth (ms)", "berth/helm"
     );
     let (mut go_total, mut berth_total) = (0.0, 0.0);
     for r in &rows {

@@ -1,5 +1,5 @@
-//! The end-to-end suite: real etcd + kube-apiserver + kube-controller-manager
-//! + kwok, real OCI registries, real helm/cosign/oras, all started by this
+//! The end-to-end suite: real etcd, kube-apiserver, kube-controller-manager
+//! and kwok, real OCI registries, real helm/cosign/oras, all started by this
 //! binary on loopback and torn down before it exits.
 //!
 //! It is a `harness = false` test so that one environment serves every test

@@ -39,8 +39,8 @@ pub fn visible(s: &str) -> String {
         let trailing = body.len() - trimmed.len();
         for c in trimmed.chars() {
             match c {
-                '\t' => out.push_str("→"),
-                '\r' => out.push_str("␍"),
+                '\t' => out.push('→'),
+                '\r' => out.push('␍'),
                 c => out.push(c),
             }
         }

@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::{preserve_unknown_fields, DURATION_PATTERN};
 
 /// A Helm release berth keeps equal to a chart and its values.
+// kube's `printcolumn(...)` entries repeat `type_ = ...`, which clippy
+// mistakes for a duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[kube(
     group = "berth.dev",

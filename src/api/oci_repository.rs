@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::{LocalObjectReference, DURATION_PATTERN, OCI_URL_PATTERN};
 
 /// Where the chart lives and which version of it berth keeps as an artifact.
+// kube's `printcolumn(...)` entries repeat `type_ = ...`, which clippy
+// mistakes for a duplicated attribute.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[kube(
     group = "berth.dev",

@@ -528,9 +528,7 @@ pub fn pem_decode(text: &[u8]) -> Option<(String, Vec<u8>)> {
             continue;
         }
         let rest = &text[start + 11..];
-        let Some(type_end) = rest.find("-----") else {
-            return None;
-        };
+        let type_end = rest.find("-----")?;
         let label = &rest[..type_end];
         if label.contains('\n') {
             continue;

@@ -1130,7 +1130,7 @@ fn next_std_chunk(layout: &[u8]) -> (&[u8], Option<Std>, &[u8]) {
 fn go_time_quote(s: &[u8]) -> String {
     let mut out = String::from("\"");
     for &b in s {
-        if b >= 0x80 || b < b' ' {
+        if !(b' '..0x80).contains(&b) {
             out.push_str(&format!("\\x{b:02x}"));
         } else {
             if b == b'"' || b == b'\\' {
@@ -1901,18 +1901,12 @@ pub fn round_duration(d: i64, m: i64) -> i64 {
         if less_than_half(r, m) {
             return d + r;
         }
-        return match d.checked_sub(m - r) {
-            Some(d1) => d1,
-            None => i64::MIN,
-        };
+        return d.checked_sub(m - r).unwrap_or(i64::MIN);
     }
     if less_than_half(r, m) {
         return d - r;
     }
-    match d.checked_add(m - r) {
-        Some(d1) => d1,
-        None => i64::MAX,
-    }
+    d.checked_add(m - r).unwrap_or(i64::MAX)
 }
 
 fn truncate_duration(d: i64, m: i64) -> i64 {
@@ -2526,7 +2520,7 @@ mod tests {
             Ok("2009-02-14 00:00:00 +0000 UTC".into())
         );
         let later = t.add(90_000_000_000).into_value();
-        assert_eq!(m("Before", &[later.clone()]), Ok("true".into()));
+        assert_eq!(m("Before", std::slice::from_ref(&later)), Ok("true".into()));
         assert_eq!(m("Sub", &[later]), Ok("-1m30s".into()));
     }
 }

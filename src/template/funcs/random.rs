@@ -203,7 +203,8 @@ pub(crate) mod tests {
 
     #[test]
     fn random_strings_have_length_and_alphabet() {
-        let cases: [(crate::func::FuncImpl, fn(char) -> bool); 4] = [
+        type Case = (crate::func::FuncImpl, fn(char) -> bool);
+        let cases: [Case; 4] = [
             (rand_alpha_num, |c| c.is_ascii_alphanumeric()),
             (rand_alpha, |c| c.is_ascii_alphabetic()),
             (rand_numeric, |c| c.is_ascii_digit()),

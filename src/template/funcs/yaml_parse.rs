@@ -691,7 +691,7 @@ fn scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Y, YamlP
 /// (padding required, newlines ignored).
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
     let clean: Vec<u8> = s.bytes().filter(|b| *b != b'\n' && *b != b'\r').collect();
-    if clean.len() % 4 != 0 {
+    if !clean.len().is_multiple_of(4) {
         return None;
     }
     let val = |c: u8| -> Option<u32> {
@@ -809,7 +809,7 @@ fn float32_key(f: f64) -> String {
     if neg {
         out.push('-');
     }
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push_str(&digits[..1]);
         if nd > 1 {
             out.push('.');
