@@ -136,6 +136,23 @@ pub fn json_to_template(value: &Json) -> Value {
     }
 }
 
+/// Helm's `loader.MergeMaps`, in place: `src` over `dst`, maps merged
+/// key by key, anything else (lists, scalars, `null`) replaced. How `-f`
+/// files combine, in order, the later winning.
+pub fn merge_maps(dst: &mut Values, src: Values) {
+    for (key, value) in src {
+        if let Json::Object(src_map) = value {
+            if let Some(Json::Object(dst_map)) = dst.get_mut(&key) {
+                merge_maps(dst_map, src_map);
+            } else {
+                dst.insert(key, Json::Object(src_map));
+            }
+        } else {
+            dst.insert(key, value);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +187,14 @@ mod tests {
         assert!(parse("").unwrap().is_empty());
         assert!(parse("a: [").is_err());
         assert!(matches!(parse("- 1\n"), Err(ValuesError::Yaml(_))));
+    }
+
+    #[test]
+    fn merge_maps_deep_merges_maps_and_replaces_the_rest() {
+        let mut dst = parse("a: {b: 1, c: [1, 2]}\nd: x\ne: {f: 1}\n").unwrap();
+        let src = parse("a: {c: [3], g: null}\nd: {h: 1}\ne: 2\n").unwrap();
+        merge_maps(&mut dst, src);
+        let want = parse("a: {b: 1, c: [3], g: null}\nd: {h: 1}\ne: 2\n").unwrap();
+        assert_eq!(dst, want);
     }
 }
