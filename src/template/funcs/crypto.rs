@@ -578,12 +578,27 @@ const OID_EC: &str = "1.2.840.10045.2.1";
 const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_ED25519: &str = "1.3.101.112";
 
+/// A new RSA key. The prime search runs in AWS-LC (the `rsa` crate's
+/// pure-Rust search made chart certificates several times slower than Go's
+/// `crypto/rsa`); the key is then handed to the `rsa` crate, which the
+/// encoding and signing code uses.
+fn generate_rsa(size: aws_lc_rs::rsa::KeySize) -> Result<rsa::RsaPrivateKey, String> {
+    use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+    use rsa::pkcs8::DecodePrivateKey;
+    let key = aws_lc_rs::rsa::PrivateDecryptingKey::generate(size)
+        .map_err(|_| "rsa key generation failed".to_string())?;
+    let der: Pkcs8V1Der<'static> = key
+        .as_der()
+        .map_err(|_| "rsa key encoding failed".to_string())?;
+    rsa::RsaPrivateKey::from_pkcs8_der(der.as_ref()).map_err(|e| e.to_string())
+}
+
 impl PrivateKey {
     fn generate(kind: &str) -> Result<PrivateKey, String> {
         Ok(match kind {
-            "" | "rsa" => PrivateKey::Rsa(Box::new(
-                rsa::RsaPrivateKey::new(&mut OsRng, 4096).map_err(|e| e.to_string())?,
-            )),
+            "" | "rsa" => {
+                PrivateKey::Rsa(Box::new(generate_rsa(aws_lc_rs::rsa::KeySize::Rsa4096)?))
+            }
             "ecdsa" => PrivateKey::Ecdsa(p256::SecretKey::random(&mut OsRng)),
             "ed25519" => PrivateKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut OsRng)),
             "dsa" => {
@@ -604,7 +619,7 @@ impl PrivateKey {
     }
 
     fn rsa2048() -> Result<PrivateKey, String> {
-        rsa::RsaPrivateKey::new(&mut OsRng, 2048)
+        generate_rsa(aws_lc_rs::rsa::KeySize::Rsa2048)
             .map(|k| PrivateKey::Rsa(Box::new(k)))
             .map_err(|e| format!("error generating rsa key: {e}"))
     }
