@@ -192,6 +192,13 @@ pub trait Object {
     fn as_list(&self) -> Option<List> {
         None
     }
+    /// The entries of a Go value of map kind with a named type and methods
+    /// (Helm's `engine.files`, a `map[string][]byte` with `Get`, `Glob`,
+    /// …): `range`, `len`, `index` and truthiness see them. `None` for
+    /// non-maps.
+    fn as_map(&self) -> Option<Map> {
+        None
+    }
 }
 
 impl List {
@@ -359,7 +366,12 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Object(_) => true,
+            // A slice or map kind is empty when it has no items.
+            Value::Object(o) => match (o.as_list(), o.as_map()) {
+                (Some(l), _) => !l.is_empty(),
+                (None, Some(m)) => !m.is_empty(),
+                (None, None) => true,
+            },
         }
     }
 
@@ -380,13 +392,15 @@ impl Value {
         matches!(self, Value::Nil)
     }
 
-    /// An object of slice kind seen as its list ([`Object::as_list`]);
-    /// every other value as it is.
+    /// An object of slice kind seen as its list ([`Object::as_list`]), one
+    /// of map kind as its map ([`Object::as_map`]); every other value as it
+    /// is.
     pub fn slice_view(&self) -> std::borrow::Cow<'_, Value> {
         match self {
-            Value::Object(o) => match o.as_list() {
-                Some(l) => std::borrow::Cow::Owned(Value::List(l)),
-                None => std::borrow::Cow::Borrowed(self),
+            Value::Object(o) => match (o.as_list(), o.as_map()) {
+                (Some(l), _) => std::borrow::Cow::Owned(Value::List(l)),
+                (None, Some(m)) => std::borrow::Cow::Owned(Value::Map(m)),
+                (None, None) => std::borrow::Cow::Borrowed(self),
             },
             _ => std::borrow::Cow::Borrowed(self),
         }
