@@ -1,1 +1,603 @@
-//! (being written)
+//! Helm's engine (`pkg/engine`) and the render half of `renderResources`
+//! (`pkg/action/action.go`), Helm v4.3.1:
+//!
+//! 1. the chart's `kubeVersion` constraint is checked against
+//!    `.Capabilities.KubeVersion`;
+//! 2. every template of the chart and its subcharts is collected with its
+//!    chart's top-level object (`recAllTpls`: `.Values` scoped per
+//!    subchart, `.Chart`, `.Files`, `.Release`, `.Capabilities`,
+//!    `.Subcharts`; library charts contribute only partials);
+//! 3. all of them are parsed into one template set in Helm's order (deeper
+//!    paths first, then names descending), then every non-partial file is
+//!    executed in that order with `.Template` set, `<no value>` removed;
+//! 4. `NOTES.txt` files are taken out (the root chart's only, unless
+//!    subchart notes are asked for), the rest split into documents, hooks
+//!    separated and everything sorted in install order; CRDs are collected
+//!    from `crds/`.
+//!
+//! Errors read as Helm's: parse errors through `cleanupParseError`,
+//! execution errors through `reformatExecErrorMsg` (the `required`/`fail`
+//! message unwrapped from `HELM_ERR_START…HELM_ERR_END`, other template
+//! errors as Helm's multi-line trace), a panic as `rendering template
+//! failed: …`.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock};
+
+use berth_chart::{Chart, Values};
+use berth_template::engine::{Error as EngineError, ExecOptions, MissingKey, Templates};
+use berth_template::{Map, Registry, Value};
+
+use crate::manifest::{self, ManifestError};
+use crate::objects::{chart_value, go_path_base, CapabilitiesObject, Files};
+use crate::{RenderOptions, Rendered};
+
+/// Why a chart could not be rendered. `Display` is Helm's error text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// The root chart's `kubeVersion` does not admit the target version.
+    #[error(
+        "chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {version}"
+    )]
+    KubeVersion { constraint: String, version: String },
+    /// A template failed to parse (`parse error at (<file>:<line>): …`).
+    #[error("{0}")]
+    Parse(String),
+    /// A template failed to execute (Helm's reformatted message).
+    #[error("{0}")]
+    Exec(String),
+    /// The engine panicked (a bug in berth); Helm's recover wording.
+    #[error("rendering template failed: {0}")]
+    Panic(String),
+    /// A rendered document is not valid YAML or has a bad head.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+}
+
+/// The suffix that marks a notes file (Helm's `notesFileSuffix`).
+const NOTES_SUFFIX: &str = "NOTES.txt";
+
+/// Helm's function map, built once per process.
+pub fn helm_functions() -> Arc<Registry> {
+    static FUNCS: OnceLock<Arc<Registry>> = OnceLock::new();
+    FUNCS
+        .get_or_init(|| Arc::new(berth_template::funcs::helm_functions()))
+        .clone()
+}
+
+/// Render a prepared chart tree (from `berth_chart::process::prepare`:
+/// disabled subcharts removed, aliases applied) with its final values.
+/// A panic inside the engine is returned as [`RenderError::Panic`].
+pub fn render(
+    chart: &Chart,
+    values: &Values,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    check_kube_version(chart, opts)?;
+    let files = catch_unwind(AssertUnwindSafe(|| render_files(chart, values, opts)))
+        .unwrap_or_else(|p| Err(RenderError::Panic(panic_message(p.as_ref()))))?;
+    split_rendered(chart, files, opts)
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".to_string())
+}
+
+/// `renderResources`' check of `Chart.yaml` `kubeVersion` (Masterminds
+/// constraint against the normalized Kubernetes version; an unparsable
+/// constraint or version is incompatible).
+fn check_kube_version(chart: &Chart, opts: &RenderOptions) -> Result<(), RenderError> {
+    let constraint = &chart.metadata.kube_version;
+    if constraint.is_empty() {
+        return Ok(());
+    }
+    let kube = opts.capabilities.kube();
+    let ok = match (
+        berth_semver::Version::parse(&kube.normalized),
+        berth_semver::Constraint::parse(constraint),
+    ) {
+        (Ok(v), Ok(c)) => c.matches(&v),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(RenderError::KubeVersion {
+            constraint: constraint.clone(),
+            version: kube.version,
+        })
+    }
+}
+
+/// One template file with the top-level object of its chart.
+struct Renderable<'a> {
+    name: String,
+    text: std::borrow::Cow<'a, str>,
+    /// The chart's top-level object (shared by all its templates).
+    top: Map,
+    base_path: Arc<str>,
+}
+
+/// Helm's `engine.Render`: every rendered file keyed by its template path,
+/// in execution order (Helm returns a map; the order is irrelevant to
+/// callers).
+pub fn render_files(
+    chart: &Chart,
+    values: &Values,
+    opts: &RenderOptions,
+) -> Result<Vec<(String, String)>, RenderError> {
+    let release = release_value(opts);
+    let capabilities = CapabilitiesObject::new(&opts.capabilities).value();
+    let root_values = berth_chart::values::to_template(values);
+    let mut tpls = Vec::new();
+    collect_templates(
+        chart,
+        None,
+        &root_values,
+        &release,
+        &capabilities,
+        chart.name(),
+        &mut tpls,
+    );
+    execute_all(tpls, opts)
+}
+
+/// Parse and execute a collected template set the way Helm's `render`
+/// does.
+fn execute_all(
+    mut tpls: Vec<Renderable<'_>>,
+    opts: &RenderOptions,
+) -> Result<Vec<(String, String)>, RenderError> {
+    tpls.sort_by(|a, b| helm_parse_order(&a.name, &b.name));
+    let mut set = Templates::new(helm_functions());
+    for t in &tpls {
+        set.parse(&t.name, &t.text)
+            .map_err(|e| RenderError::Parse(helm_parse_error(&t.name, &e)))?;
+    }
+    let exec = ExecOptions {
+        missing_key: if opts.strict {
+            MissingKey::Error
+        } else {
+            MissingKey::Zero
+        },
+        limits: opts.limits,
+        lookup: opts.lookup.clone(),
+    };
+    let mut rendered = Vec::with_capacity(tpls.len());
+    for t in &tpls {
+        if go_path_base(&t.name).starts_with('_') {
+            continue;
+        }
+        // Helm sets .Template on the chart's shared top-level map.
+        let mut tm = BTreeMap::new();
+        tm.insert("Name".to_string(), Value::str(&t.name));
+        tm.insert("BasePath".to_string(), Value::str(&t.base_path));
+        t.top.insert(
+            "Template",
+            Value::Map(Map {
+                type_name: Some("common.Values"),
+                ..Map::from_entries(tm)
+            }),
+        );
+        let out = set
+            .execute(&t.name, &Value::Map(t.top.clone()), &exec)
+            .map_err(|e| RenderError::Exec(helm_exec_error(&t.name, &e)))?;
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
+        rendered.push((t.name.clone(), out));
+    }
+    Ok(rendered)
+}
+
+/// `.Release` (a `map[string]interface {}`; `Revision` is a Go `int`).
+fn release_value(opts: &RenderOptions) -> Value {
+    let r = &opts.release;
+    let mut m = BTreeMap::new();
+    m.insert("Name".to_string(), Value::str(&r.name));
+    m.insert("Namespace".to_string(), Value::str(&r.namespace));
+    m.insert("IsUpgrade".to_string(), Value::Bool(r.is_upgrade));
+    m.insert("IsInstall".to_string(), Value::Bool(r.is_install));
+    m.insert("Revision".to_string(), Value::Int(r.revision));
+    m.insert("Service".to_string(), Value::str("Helm"));
+    Value::map(m)
+}
+
+/// Helm's `recAllTpls`: build this chart's top-level object, recurse into
+/// the subcharts (whose objects become `.Subcharts.<name>`), and collect
+/// this chart's templates. Returns the top-level map.
+fn collect_templates<'a>(
+    chart: &'a Chart,
+    parent_values: Option<&Value>,
+    root_values: &Value,
+    release: &Value,
+    capabilities: &Value,
+    full_path: &str,
+    out: &mut Vec<Renderable<'a>>,
+) -> Map {
+    let values = match parent_values {
+        None => root_values.clone(),
+        Some(parent) => subchart_values(parent, chart.name()),
+    };
+    let subcharts = Map::new();
+    let mut top = BTreeMap::new();
+    top.insert(
+        "Chart".to_string(),
+        chart_value(&chart.metadata, parent_values.is_none()),
+    );
+    top.insert("Files".to_string(), Files::new(&chart.files).value());
+    top.insert("Release".to_string(), release.clone());
+    top.insert("Capabilities".to_string(), capabilities.clone());
+    top.insert("Values".to_string(), values.clone());
+    top.insert("Subcharts".to_string(), Value::Map(subcharts.clone()));
+    let top = Map {
+        type_name: Some("common.Values"),
+        ..Map::from_entries(top)
+    };
+    for dep in &chart.dependencies {
+        let sub_path = format!("{full_path}/charts/{}", dep.name());
+        let sub_top = collect_templates(
+            dep,
+            Some(&values),
+            root_values,
+            release,
+            capabilities,
+            &sub_path,
+            out,
+        );
+        // `.Subcharts.<name>` is the child's map[string]interface {}.
+        subcharts.insert(
+            dep.name(),
+            Value::Map(Map {
+                type_name: None,
+                ..sub_top
+            }),
+        );
+    }
+    let base_path: Arc<str> = Arc::from(format!("{full_path}/templates").as_str());
+    let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
+    for t in &chart.templates {
+        if library && !go_path_base(&t.name).starts_with('_') {
+            continue;
+        }
+        out.push(Renderable {
+            name: go_path_join(full_path, &t.name),
+            text: String::from_utf8_lossy(&t.data),
+            top: top.clone(),
+            base_path: base_path.clone(),
+        });
+    }
+    top
+}
+
+/// `values.Table("Values." + name)` on the parent's top-level object: the
+/// parent's `.Values.<name>` when it is a map (the same Go map, typed
+/// `common.Values`), else an empty `common.Values`. The name is split on
+/// dots as Helm's `parsePath` does.
+fn subchart_values(parent_values: &Value, name: &str) -> Value {
+    let mut cur = parent_values.clone();
+    for part in name.split('.') {
+        let next = match &cur {
+            Value::Map(m) => match m.get(part) {
+                Some(Value::Map(sub)) => Some(sub),
+                _ => None,
+            },
+            _ => None,
+        };
+        match next {
+            Some(sub) => cur = Value::Map(sub),
+            None => {
+                return Value::Map(Map {
+                    type_name: Some("common.Values"),
+                    ..Map::new()
+                })
+            }
+        }
+    }
+    match cur {
+        Value::Map(m) => Value::Map(Map {
+            type_name: Some("common.Values"),
+            ..m
+        }),
+        other => other,
+    }
+}
+
+/// Go's `path.Join(a, b)` for the clean relative names charts use.
+fn go_path_join(a: &str, b: &str) -> String {
+    let joined = format!("{a}/{b}");
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..");
+                }
+            }
+            _ => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// `renderResources` after the engine: notes out, documents sorted, CRDs.
+fn split_rendered(
+    chart: &Chart,
+    files: Vec<(String, String)>,
+    opts: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let root_notes = format!("{}/templates/{NOTES_SUFFIX}", chart.name());
+    let mut notes: Option<String> = None;
+    let mut rest: Vec<(&str, &str)> = Vec::with_capacity(files.len());
+    // Helm ranges over a map for notes; with subchart notes berth joins
+    // them in path order.
+    let mut note_files: Vec<&(String, String)> = Vec::new();
+    for f in &files {
+        if f.0.ends_with(NOTES_SUFFIX) {
+            if opts.subchart_notes || f.0 == root_notes {
+                note_files.push(f);
+            }
+        } else {
+            rest.push((f.0.as_str(), f.1.as_str()));
+        }
+    }
+    note_files.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, text) in note_files {
+        let n = notes.get_or_insert_with(String::new);
+        if !n.is_empty() {
+            n.push('\n');
+        }
+        n.push_str(text);
+    }
+    let (hooks, manifests) = manifest::sort_manifests(rest)?;
+    Ok(Rendered {
+        manifests,
+        hooks,
+        crds: manifest::crd_objects(chart),
+        notes,
+    })
+}
+
+/// Helm's `sortTemplates`: deeper paths first; within one depth, names
+/// descending (`sort.Reverse` of depth-then-name).
+pub fn helm_parse_order(a: &str, b: &str) -> Ordering {
+    let (da, db) = (a.matches('/').count(), b.matches('/').count());
+    db.cmp(&da).then_with(|| b.cmp(a))
+}
+
+/// Helm's `cleanupParseError`: `parse error at (<file:line>): <last part>`.
+pub fn helm_parse_error(file: &str, e: &EngineError) -> String {
+    let raw = e.to_string();
+    let tokens: Vec<&str> = raw.split(": ").collect();
+    if tokens.len() == 1 {
+        return format!("parse error in ({file}): {raw}");
+    }
+    format!(
+        "parse error at ({}): {}",
+        tokens[1],
+        tokens[tokens.len() - 1]
+    )
+}
+
+const WARN_START: &str = "HELM_ERR_START";
+const WARN_END: &str = "HELM_ERR_END";
+
+/// Helm's `reformatExecErrorMsg`, as far as a flat message allows (Go walks
+/// the wrapped error chain; berth's engine gives the whole text): `required`
+/// and `fail` messages become `execution error at (<loc>): <msg>`; a
+/// template error becomes Helm's multi-line trace, one block per nested
+/// template; a chain that ends in a plain Go error keeps Go's raw text.
+pub fn helm_exec_error(file: &str, e: &EngineError) -> String {
+    let raw = e.to_string();
+    let tokens: Vec<&str> = raw.splitn(3, ": ").collect();
+    if tokens.len() != 3 {
+        return format!("execution error in ({file}): {raw}");
+    }
+    if let Some(start) = tokens[2].find(WARN_START) {
+        let inner = &tokens[2][start + WARN_START.len()..];
+        if let Some(end) = inner.rfind(WARN_END) {
+            return format!("execution error at ({}): {}", tokens[1], &inner[..end]);
+        }
+    }
+    let mut blocks = Vec::new();
+    let mut rest = raw.as_str();
+    loop {
+        let Some(trace) = parse_exec_level(rest) else {
+            // The chain ends in an error that is not a template error.
+            return raw;
+        };
+        let (block, next) = trace;
+        if blocks.last() != Some(&block) {
+            blocks.push(block);
+        }
+        match next {
+            Some(n) => rest = n,
+            None => break,
+        }
+    }
+    blocks.concat().trim().to_string()
+}
+
+/// One level of `template: <name>: executing "<fn>" at <<loc>>: <msg>` (or
+/// `template: <name>: <msg>`), formatted as Helm's `TraceableError`, plus the
+/// nested template error the message wraps, if any.
+fn parse_exec_level(s: &str) -> Option<(String, Option<&str>)> {
+    let rem = s.strip_prefix("template: ")?;
+    if rem.starts_with("no template ") {
+        return Some((format!("{s}\n"), None));
+    }
+    let (block, msg) = if let Some((name, after)) = rem.split_once(": executing \"") {
+        let end = after.find('"')?;
+        let func = &after[..end];
+        let after_func = after[end + 1..].strip_prefix(" at <")?;
+        let (loc, msg) = after_func.split_once(">: ")?;
+        (
+            format!("{name}\n  executing \"{func}\" at <{loc}>:\n    "),
+            msg,
+        )
+    } else {
+        let sep = rem.rfind(": ")?;
+        (format!("{}\n  ", &rem[..sep]), &rem[sep + 2..])
+    };
+    // A wrapped template error continues the chain.
+    let (own, next) = match msg.find(" template:") {
+        Some(cut) => (&msg[..cut], Some(msg[cut + 1..].trim_start())),
+        None => (msg, None),
+    };
+    if next.is_none() && msg.contains("error calling ") {
+        // `error calling F: <plain Go error>`: Go's chain ends in an error
+        // Helm cannot parse, so Helm shows the raw message.
+        return None;
+    }
+    Some((format!("{block}{own}\n"), next))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_chart::{File, Metadata};
+
+    fn chart(name: &str, templates: &[(&str, &str)]) -> Chart {
+        Chart {
+            metadata: Metadata {
+                name: name.into(),
+                version: "0.1.0".into(),
+                api_version: "v2".into(),
+                ..Metadata::default()
+            },
+            templates: templates
+                .iter()
+                .map(|(n, t)| File {
+                    name: n.to_string(),
+                    data: t.as_bytes().to_vec(),
+                })
+                .collect(),
+            ..Chart::default()
+        }
+    }
+
+    fn opts() -> RenderOptions {
+        RenderOptions {
+            release: crate::Release::default(),
+            capabilities: crate::Capabilities::default(),
+            strict: false,
+            subchart_notes: false,
+            limits: Default::default(),
+            lookup: None,
+        }
+    }
+
+    #[test]
+    fn parse_order_is_deepest_first_then_descending() {
+        let mut v = vec![
+            "c/templates/a.yaml",
+            "c/templates/b.yaml",
+            "c/charts/s/templates/a.yaml",
+        ];
+        v.sort_by(|a, b| helm_parse_order(a, b));
+        assert_eq!(
+            v,
+            vec![
+                "c/charts/s/templates/a.yaml",
+                "c/templates/b.yaml",
+                "c/templates/a.yaml"
+            ]
+        );
+    }
+
+    #[test]
+    fn subchart_values_are_scoped_and_objects_wired() {
+        let mut root = chart(
+            "root",
+            &[("templates/a.yaml", "root: {{ .Values.x }} {{ .Chart.IsRoot }} {{ .Template.Name }} {{ .Subcharts.sub.Values.y }}\n")],
+        );
+        let mut sub = chart(
+            "sub",
+            &[
+                ("templates/b.yaml", "sub: {{ .Values.y }} {{ .Chart.IsRoot }} {{ .Template.BasePath }} {{ .Files.Get \"f.txt\" }} {{ .Release.Name }} {{ .Capabilities.KubeVersion }}\n"),
+                ("templates/_h.tpl", "{{ define \"h\" }}H{{ end }}"),
+            ],
+        );
+        sub.files.push(File {
+            name: "f.txt".into(),
+            data: b"data".to_vec(),
+        });
+        root.dependencies.push(sub);
+        let values: Values = serde_json::from_str(r#"{"x": "X", "sub": {"y": "Y"}}"#).unwrap();
+        let files = render_files(&root, &values, &opts()).unwrap();
+        let get = |n: &str| {
+            files
+                .iter()
+                .find(|f| f.0 == n)
+                .map(|f| f.1.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            get("root/templates/a.yaml"),
+            "root: X true root/templates/a.yaml Y\n"
+        );
+        assert_eq!(
+            get("root/charts/sub/templates/b.yaml"),
+            "sub: Y false root/charts/sub/templates data release-name v1.37.0\n"
+        );
+        assert!(!files.iter().any(|f| f.0.ends_with("_h.tpl")));
+    }
+
+    #[test]
+    fn no_value_removed_and_errors_reworded() {
+        let c = chart("c", &[("templates/a.yaml", "a: {{ .Values.missing }}\n")]);
+        let files = render_files(&c, &Values::new(), &opts()).unwrap();
+        assert_eq!(files[0].1, "a: \n");
+        let c = chart(
+            "c",
+            &[("templates/a.yaml", "{{ required \"need x\" .Values.x }}")],
+        );
+        let e = render_files(&c, &Values::new(), &opts()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "execution error at (c/templates/a.yaml:1:3): need x"
+        );
+        let c = chart("c", &[("templates/a.yaml", "{{ if }}")]);
+        let e = render_files(&c, &Values::new(), &opts()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parse error at (c/templates/a.yaml:1): missing value for if"
+        );
+    }
+
+    #[test]
+    fn kube_version_constraint() {
+        let mut c = chart("c", &[]);
+        c.metadata.kube_version = ">=1.40.0-0".into();
+        let e = render(&c, &Values::new(), &opts()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "chart requires kubeVersion: >=1.40.0-0 which is incompatible with Kubernetes v1.37.0"
+        );
+    }
+
+    #[test]
+    fn library_charts_render_nothing() {
+        let mut c = chart(
+            "lib",
+            &[
+                ("templates/a.yaml", "x: 1\n"),
+                ("templates/_h.tpl", "{{ define \"h\" }}{{ end }}"),
+            ],
+        );
+        c.metadata.chart_type = "library".into();
+        assert!(render_files(&c, &Values::new(), &opts())
+            .unwrap()
+            .is_empty());
+    }
+}
