@@ -1,1 +1,922 @@
-//! (being written)
+//! Files (from a directory or an archive) → [`Chart`], as Helm v4.3.1's
+//! `pkg/chart/v2/loader` does it.
+//!
+//! - [`load_path`]: a directory (Helm's `LoadDir`) or a `.tgz` file (Helm's
+//!   `LoadFile`, which first checks the file looks gzipped).
+//! - [`load_archive`]: a `.tgz` in memory (Helm's `LoadArchive`).
+//! - [`load_files`]: Helm's `LoadFiles`: `Chart.yaml` first (no
+//!   `apiVersion` means `v1`), then `Chart.lock`, `values.yaml`,
+//!   `values.schema.json`, `requirements.yaml` / `requirements.lock`
+//!   (decoded onto the metadata / lock; kept among the files of a v1
+//!   chart), `templates/…`, `charts/…` (subcharts; `.prov` files stay files)
+//!   and every other file; then `Metadata.Validate`, then the subcharts,
+//!   recursively (names starting with `_` or `.` are skipped, `x.tgz` is an
+//!   archive, anything else a directory — so a stray file in `charts/` is an
+//!   error, as in Helm).
+//!
+//! Directory loading follows Helm's walker: entries in lexical order,
+//! `.helmignore` rules (plus Helm's default `templates/.?*`) applied to
+//! files and directories, symlinks followed (a linked file's content is
+//! loaded, a linked directory walked), irregular files refused, a UTF-8 BOM
+//! dropped, and a total size budget (100 MiB, like Helm; berth also applies
+//! the 5 MiB per-file limit its archive reader uses). Two things Helm
+//! allows are refused, because a chart directory may come from an
+//! untrusted source (a Git repository): a symlink whose target resolves
+//! outside the chart directory (Helm would read any file the process can),
+//! and a symlinked directory that leads back into one of its own ancestors
+//! (Helm would walk it forever).
+//!
+//! Unlike Helm, the chart's templates and files are sorted by name and its
+//! subcharts by their name under `charts/` (Helm keeps walk/archive order
+//! and loads subcharts in Go map order); nothing in rendering depends on
+//! Helm's order.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::archive::{read_archive, ArchiveError, ArchiveLimits};
+use crate::helmignore::{IgnoreError, Rules, HELM_IGNORE};
+use crate::metadata::{DecodeNotes, Lock, ValidationError};
+use crate::{Chart, File};
+
+/// Why a chart could not be loaded. Messages follow Helm's.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The archive could not be read (path checks, limits, corrupt data).
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    /// A `.tgz` file that is not valid gzip.
+    #[error("file '{path}' does not appear to be a valid chart file (details: {source})")]
+    InvalidChartFile {
+        path: String,
+        #[source]
+        source: ArchiveError,
+    },
+    #[error("file '{0}' seems to be a YAML file, but expected a gzipped archive")]
+    YamlNotArchive(String),
+    #[error("file '{path}' does not appear to be a gzipped archive; got '{content_type}'")]
+    NotArchive { path: String, content_type: String },
+    /// A file-system error, in Go's `op path: reason` form.
+    #[error("{0}")]
+    Io(String),
+    /// `Chart.yaml`, `Chart.lock`, `values.yaml`, `requirements.yaml` or
+    /// `requirements.lock` could not be decoded.
+    #[error("cannot load {file}: {message}")]
+    Parse { file: &'static str, message: String },
+    #[error("Chart.yaml file is missing")]
+    MissingChartYaml,
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("error unpacking subchart {name} in {parent}: {source}")]
+    Subchart {
+        name: String,
+        parent: String,
+        #[source]
+        source: Box<LoadError>,
+    },
+    #[error("error unpacking subchart tar in {parent}: expected {expected}, got {got}")]
+    SubchartArchiveName {
+        parent: String,
+        expected: String,
+        got: String,
+    },
+    /// `.helmignore` has a bad rule.
+    #[error(transparent)]
+    Ignore(#[from] IgnoreError),
+    #[error("cannot load irregular file {0} as it has file mode type bits set")]
+    IrregularFile(String),
+    #[error("error reading {name}: chart exceeds maximum decompressed size of {max} bytes")]
+    DirectoryTooLarge { name: String, max: u64 },
+    #[error("error reading {name}: file exceeds maximum size of {max} bytes")]
+    FileTooLarge { name: String, max: u64 },
+    #[error("error evaluating symlink {path}: {message}")]
+    Symlink { path: String, message: String },
+    #[error("symlink {path} points outside the chart directory (to {target})")]
+    SymlinkOutside { path: String, target: String },
+    #[error("symlink loop: {path} leads back to {target}")]
+    SymlinkLoop { path: String, target: String },
+}
+
+/// Load a chart from a directory or a `.tgz` file.
+pub fn load_path(path: &Path) -> Result<Chart, LoadError> {
+    let meta = fs::metadata(path).map_err(|e| go_io_error("stat", path, &e))?;
+    if meta.is_dir() {
+        load_dir(path)
+    } else {
+        load_file(path)
+    }
+}
+
+/// Load a chart from an in-memory `.tgz` (an OCI chart layer).
+pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
+    let files = read_archive(bytes, &ArchiveLimits::default())?;
+    load_files(files)
+}
+
+/// Helm's `LoadFile`: check the file looks gzipped, then read it.
+fn load_file(path: &Path) -> Result<Chart, LoadError> {
+    let name = path.display().to_string();
+    let mut file = fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
+    let mut head = Vec::with_capacity(512);
+    (&mut file)
+        .take(512)
+        .read_to_end(&mut head)
+        .map_err(|e| LoadError::Io(format!("file '{name}' cannot be read: {}", go_reason(&e))))?;
+    if !head.starts_with(&[0x1f, 0x8b, 0x08]) {
+        if name.ends_with(".yml") || name.ends_with(".yaml") {
+            return Err(LoadError::YamlNotArchive(name));
+        }
+        return Err(LoadError::NotArchive {
+            path: name,
+            content_type: detect_content_type(&head).to_string(),
+        });
+    }
+    let reader = std::io::Cursor::new(head).chain(file);
+    let files = read_archive(reader, &ArchiveLimits::default()).map_err(|e| {
+        if e.is_not_gzip() {
+            LoadError::InvalidChartFile {
+                path: name.clone(),
+                source: e,
+            }
+        } else {
+            LoadError::Archive(e)
+        }
+    })?;
+    load_files(files)
+}
+
+/// The part of Go's `http.DetectContentType` that matters for a file that
+/// is not gzip: text or binary.
+fn detect_content_type(head: &[u8]) -> &'static str {
+    if head.starts_with(b"PK\x03\x04") {
+        return "application/zip";
+    }
+    if head.starts_with(b"%PDF-") {
+        return "application/pdf";
+    }
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        return "text/plain; charset=utf-8";
+    }
+    let binary = head.iter().any(|&b| {
+        b <= 0x08 || b == 0x0B || (0x0E..=0x1A).contains(&b) || (0x1C..=0x1F).contains(&b)
+    });
+    if binary {
+        "application/octet-stream"
+    } else {
+        "text/plain; charset=utf-8"
+    }
+}
+
+/// Helm's `LoadFiles`: build a chart (and its subcharts) from its files.
+pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    let mut chart = Chart::default();
+    let mut has_metadata = false;
+    let mut notes = DecodeNotes::default();
+
+    // Chart.yaml first, wherever it is in the list.
+    for f in files.iter().filter(|f| f.name == "Chart.yaml") {
+        has_metadata = true;
+        notes = chart
+            .metadata
+            .decode_onto(&f.data)
+            .map_err(|message| LoadError::Parse {
+                file: "Chart.yaml",
+                message,
+            })?;
+        if chart.metadata.api_version.is_empty() {
+            chart.metadata.api_version = "v1".to_string();
+        }
+    }
+
+    let mut subcharts: BTreeMap<String, Vec<File>> = BTreeMap::new();
+    for f in files {
+        match f.name.as_str() {
+            "Chart.yaml" => {}
+            "Chart.lock" => chart.lock = Some(decode_lock(&f.data, "Chart.lock")?),
+            "values.yaml" => chart.values = decode_values(&f.data)?,
+            "values.schema.json" => chart.schema = Some(f.data),
+            "requirements.yaml" => {
+                has_metadata = true;
+                if chart.metadata.api_version != "v1" {
+                    tracing::warn!(
+                        chart = %chart.metadata.name,
+                        "dependencies are handled in Chart.yaml since apiVersion \"v2\"; \
+                         we recommend migrating dependencies to Chart.yaml"
+                    );
+                }
+                let more =
+                    chart
+                        .metadata
+                        .decode_onto(&f.data)
+                        .map_err(|message| LoadError::Parse {
+                            file: "requirements.yaml",
+                            message,
+                        })?;
+                notes.null_maintainer = more.null_maintainer.or(notes.null_maintainer);
+                notes.null_dependency = more.null_dependency.or(notes.null_dependency);
+                if chart.metadata.api_version == "v1" {
+                    chart.files.push(f);
+                }
+            }
+            "requirements.lock" => {
+                chart.lock = Some(decode_lock(&f.data, "requirements.lock")?);
+                has_metadata = true;
+                if chart.metadata.api_version != "v1" {
+                    tracing::warn!(
+                        chart = %chart.metadata.name,
+                        "dependency locking is handled in Chart.lock since apiVersion \"v2\"; \
+                         we recommend migrating to Chart.lock"
+                    );
+                }
+                if chart.metadata.api_version == "v1" {
+                    chart.files.push(f);
+                }
+            }
+            name if name.starts_with("templates/") => chart.templates.push(f),
+            name if name.starts_with("charts/") => {
+                if extension(name) == ".prov" {
+                    chart.files.push(f);
+                    continue;
+                }
+                let rest = &name["charts/".len()..];
+                let sub = rest.split('/').next().unwrap_or(rest).to_string();
+                let inner = rest.to_string();
+                subcharts.entry(sub).or_default().push(File {
+                    name: inner,
+                    data: f.data,
+                });
+            }
+            _ => chart.files.push(f),
+        }
+    }
+
+    if !has_metadata {
+        return Err(LoadError::MissingChartYaml);
+    }
+    chart.metadata.validate_with(notes)?;
+
+    for (sub, mut files) in subcharts {
+        if sub.starts_with('_') || sub.starts_with('.') {
+            continue;
+        }
+        let loaded = if extension(&sub) == ".tgz" {
+            let first = files.swap_remove(0);
+            if first.name != sub {
+                return Err(LoadError::SubchartArchiveName {
+                    parent: chart.metadata.name.clone(),
+                    expected: sub,
+                    got: first.name,
+                });
+            }
+            load_archive(&first.data)
+        } else {
+            let inner: Vec<File> = files
+                .into_iter()
+                .filter_map(|f| {
+                    let (_, rest) = f.name.split_once('/')?;
+                    Some(File {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
+                })
+                .collect();
+            load_files(inner)
+        };
+        match loaded {
+            Ok(c) => chart.dependencies.push(c),
+            Err(e) => {
+                return Err(LoadError::Subchart {
+                    name: sub,
+                    parent: chart.metadata.name.clone(),
+                    source: Box::new(e),
+                })
+            }
+        }
+    }
+
+    chart.templates.sort_by(|a, b| a.name.cmp(&b.name));
+    chart.files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(chart)
+}
+
+fn decode_lock(data: &[u8], file: &'static str) -> Result<Lock, LoadError> {
+    Lock::decode(data).map_err(|message| LoadError::Parse { file, message })
+}
+
+/// `values.yaml`, with Helm's wording around the parser's message.
+fn decode_values(data: &[u8]) -> Result<crate::Values, LoadError> {
+    let parse_error = |message: String| LoadError::Parse {
+        file: "values.yaml",
+        message,
+    };
+    let text = std::str::from_utf8(data).map_err(|_| {
+        parse_error(
+            "cannot unmarshal yaml document: error converting YAML to JSON: \
+             yaml: invalid leading UTF-8 octet"
+                .into(),
+        )
+    })?;
+    crate::values::parse(text).map_err(|e| match e {
+        crate::values::ValuesError::Yaml(berth_template::convert::ConvertError::Yaml(msg)) => {
+            parse_error(format!(
+                "cannot unmarshal yaml document: error converting YAML to JSON: {msg}"
+            ))
+        }
+        crate::values::ValuesError::Yaml(berth_template::convert::ConvertError::NotAMap(kind)) => {
+            parse_error(format!(
+                "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: \
+             json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                if kind.starts_with('[') {
+                    "array"
+                } else if kind == "string" {
+                    "string"
+                } else if kind == "bool" {
+                    "bool"
+                } else {
+                    "number"
+                }
+            ))
+        }
+        other => parse_error(other.to_string()),
+    })
+}
+
+/// Go's `filepath.Ext`: the suffix from the last `.` of the last element.
+fn extension(name: &str) -> &str {
+    let last = name.rsplit('/').next().unwrap_or(name);
+    match last.rfind('.') {
+        Some(i) => &last[i..],
+        None => "",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Directories
+// ---------------------------------------------------------------------------
+
+struct DirWalk {
+    rules: Rules,
+    /// The chart directory, symlinks resolved: links must stay inside.
+    root_real: PathBuf,
+    limits: ArchiveLimits,
+    remaining: u64,
+    files: Vec<File>,
+    /// Resolved directories on the current walk path (loop detection).
+    stack: Vec<PathBuf>,
+}
+
+/// Helm's `LoadDir`.
+fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+    let top = std::path::absolute(dir).map_err(|e| go_io_error("stat", dir, &e))?;
+    let root_real = fs::canonicalize(&top).map_err(|e| go_io_error("lstat", &top, &e))?;
+
+    let mut rules = Rules::empty();
+    let ignore_file = top.join(HELM_IGNORE);
+    if fs::metadata(&ignore_file).is_ok() {
+        let text =
+            fs::read_to_string(&ignore_file).map_err(|e| go_io_error("open", &ignore_file, &e))?;
+        rules = Rules::parse(&text)?;
+    }
+    rules.add_defaults();
+
+    let limits = ArchiveLimits::default();
+    let mut walk = DirWalk {
+        rules,
+        root_real: root_real.clone(),
+        limits,
+        remaining: limits.max_total_bytes,
+        files: Vec::new(),
+        stack: vec![root_real],
+    };
+    walk.walk_dir(&top, "")?;
+    load_files(walk.files)
+}
+
+impl DirWalk {
+    fn walk_dir(&mut self, dir: &Path, rel: &str) -> Result<(), LoadError> {
+        let mut names: Vec<std::ffi::OsString> = fs::read_dir(dir)
+            .map_err(|e| go_io_error("open", dir, &e))?
+            .map(|entry| entry.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| go_io_error("readdirent", dir, &e))?;
+        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        for name in names {
+            let path = dir.join(&name);
+            let name = name.to_string_lossy();
+            let child_rel = if rel.is_empty() {
+                name.into_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let lmeta = fs::symlink_metadata(&path).map_err(|e| go_io_error("lstat", &path, &e))?;
+            self.visit(&path, &child_rel, lmeta)?;
+        }
+        Ok(())
+    }
+
+    fn visit(&mut self, path: &Path, rel: &str, lmeta: fs::Metadata) -> Result<(), LoadError> {
+        let meta = if lmeta.file_type().is_symlink() {
+            let resolved = fs::canonicalize(path).map_err(|e| LoadError::Symlink {
+                path: path.display().to_string(),
+                message: go_reason(&e),
+            })?;
+            if !resolved.starts_with(&self.root_real) {
+                return Err(LoadError::SymlinkOutside {
+                    path: path.display().to_string(),
+                    target: resolved.display().to_string(),
+                });
+            }
+            tracing::info!(
+                path = %path.display(),
+                resolved = %resolved.display(),
+                "found symbolic link in chart; the linked content is included"
+            );
+            fs::symlink_metadata(&resolved).map_err(|e| go_io_error("lstat", &resolved, &e))?
+        } else {
+            lmeta
+        };
+
+        if meta.is_dir() {
+            if self.rules.ignore(rel, true) {
+                return Ok(());
+            }
+            let real = fs::canonicalize(path).map_err(|e| go_io_error("lstat", path, &e))?;
+            if self.stack.contains(&real) {
+                return Err(LoadError::SymlinkLoop {
+                    path: path.display().to_string(),
+                    target: real.display().to_string(),
+                });
+            }
+            self.stack.push(real);
+            let result = self.walk_dir(path, rel);
+            self.stack.pop();
+            return result;
+        }
+
+        if self.rules.ignore(rel, false) {
+            return Ok(());
+        }
+        if !meta.is_file() {
+            return Err(LoadError::IrregularFile(path.display().to_string()));
+        }
+        let data = self.read_with_budget(path, rel, meta.len())?;
+        self.files.push(File {
+            name: rel.to_string(),
+            data,
+        });
+        Ok(())
+    }
+
+    /// Read a file without ever holding more than the budget allows (it
+    /// may have grown since it was stat'ed).
+    fn read_with_budget(
+        &mut self,
+        path: &Path,
+        rel: &str,
+        size: u64,
+    ) -> Result<Vec<u8>, LoadError> {
+        let too_large = || LoadError::DirectoryTooLarge {
+            name: rel.to_string(),
+            max: self.limits.max_total_bytes,
+        };
+        let file_too_large = || LoadError::FileTooLarge {
+            name: rel.to_string(),
+            max: self.limits.max_file_bytes,
+        };
+        if size > self.remaining {
+            return Err(too_large());
+        }
+        if size > self.limits.max_file_bytes {
+            return Err(file_too_large());
+        }
+        let allowed = self.remaining.min(self.limits.max_file_bytes);
+        let file = fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
+        let mut data = Vec::with_capacity(size.min(allowed) as usize);
+        file.take(allowed.saturating_add(1))
+            .read_to_end(&mut data)
+            .map_err(|e| LoadError::Io(format!("error reading {rel}: {}", go_reason(&e))))?;
+        let got = data.len() as u64;
+        if got > self.remaining {
+            return Err(too_large());
+        }
+        if got > self.limits.max_file_bytes {
+            return Err(file_too_large());
+        }
+        self.remaining -= got;
+        if data.starts_with(b"\xEF\xBB\xBF") {
+            data.drain(..3);
+        }
+        Ok(data)
+    }
+}
+
+/// An OS error as Go prints it: `op path: reason`.
+fn go_io_error(op: &str, path: &Path, e: &std::io::Error) -> LoadError {
+    LoadError::Io(format!("{op} {}: {}", path.display(), go_reason(e)))
+}
+
+/// The reason part of a Go `*PathError` (`no such file or directory`).
+fn go_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, data: &str) -> File {
+        File {
+            name: name.to_string(),
+            data: data.as_bytes().to_vec(),
+        }
+    }
+
+    const CHART_V2: &str = "apiVersion: v2\nname: top\nversion: 1.0.0\n";
+
+    #[test]
+    fn classifies_files() {
+        let c = load_files(vec![
+            file("values.yaml", "a: 1\nb: [x]\n"),
+            file("templates/z.yaml", "z"),
+            file("templates/a.yaml", "a"),
+            file("Chart.yaml", CHART_V2),
+            file(
+                "Chart.lock",
+                "dependencies:\n- name: sub\n  version: 0.1.0\n",
+            ),
+            file("values.schema.json", "{}"),
+            file("crds/c.yaml", "kind: CustomResourceDefinition"),
+            file("README.md", "hi"),
+            file("charts/sub.prov", "sig"),
+            file("charts/_ignored/Chart.yaml", "not: loaded"),
+            file("charts/.hidden/Chart.yaml", "not: loaded"),
+            file("charts/sub/Chart.yaml", "name: sub\nversion: 0.1.0\n"),
+            file("charts/sub/values.yaml", "x: z\n"),
+            file("charts/sub/templates/t.yaml", "t"),
+        ])
+        .unwrap();
+        assert_eq!(c.name(), "top");
+        let names = |fs: &[File]| fs.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&c.templates),
+            ["templates/a.yaml", "templates/z.yaml"]
+        );
+        assert_eq!(
+            names(&c.files),
+            ["README.md", "charts/sub.prov", "crds/c.yaml"]
+        );
+        assert_eq!(c.values["a"], serde_json::json!(1.0));
+        assert_eq!(c.schema.as_deref(), Some(&b"{}"[..]));
+        assert_eq!(c.lock.as_ref().map(|l| l.dependencies.len()), Some(1));
+        assert_eq!(c.dependencies.len(), 1);
+        let sub = &c.dependencies[0];
+        // No apiVersion: a v1 chart.
+        assert_eq!(sub.metadata.api_version, "v1");
+        assert_eq!(names(&sub.templates), ["templates/t.yaml"]);
+        assert_eq!(sub.values["x"], serde_json::json!("z"));
+        assert_eq!(c.crd_files().count(), 1);
+    }
+
+    // Expected messages from Helm v4.3.1's loader.LoadFiles on the same
+    // inputs (a throwaway Go program).
+    #[test]
+    fn errors_read_like_helm() {
+        let err = |files: Vec<File>| load_files(files).unwrap_err().to_string();
+        assert_eq!(
+            err(vec![file("values.yaml", "a: 1")]),
+            "Chart.yaml file is missing"
+        );
+        assert_eq!(
+            err(vec![file(
+                "requirements.yaml",
+                "dependencies:\n- name: x\n"
+            )]),
+            "validation: chart.metadata.apiVersion is required"
+        );
+        assert_eq!(
+            err(vec![
+                file("Chart.yaml", CHART_V2),
+                file("charts/README.md", "x")
+            ]),
+            "error unpacking subchart README.md in top: Chart.yaml file is missing"
+        );
+        assert_eq!(
+            err(vec![
+                file("Chart.yaml", CHART_V2),
+                file("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: nope\n")
+            ]),
+            "error unpacking subchart sub in top: validation: chart.metadata.version \"nope\" is invalid"
+        );
+        let values = err(vec![
+            file("Chart.yaml", CHART_V2),
+            file("values.yaml", "a: [\n"),
+        ]);
+        assert!(
+            values.starts_with(
+                "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: "
+            ),
+            "{values}"
+        );
+        assert!(err(vec![file("Chart.yaml", "name: [a\n")])
+            .starts_with("cannot load Chart.yaml: error converting YAML to JSON: "));
+        assert!(err(vec![
+            file("Chart.yaml", CHART_V2),
+            file("charts/bad.tgz", "not gzip")
+        ])
+        .starts_with("error unpacking subchart bad.tgz in top: gzip: invalid header"));
+    }
+
+    #[test]
+    fn v1_requirements_move_into_metadata_and_stay_files() {
+        let c = load_files(vec![
+            file("Chart.yaml", "apiVersion: v1\nname: old\nversion: 0.1.0\n"),
+            file(
+                "requirements.yaml",
+                "dependencies:\n- name: db\n  version: 1.x\n  repository: file://../db\n  condition: db.enabled\n  tags: [backend]\n  alias: database\n  import-values:\n  - data\n  - child: a\n    parent: b\n",
+            ),
+            file("requirements.lock", "dependencies:\n- name: db\n  version: 1.2.3\ndigest: d\n"),
+            file("charts/db/Chart.yaml", "name: db\nversion: 1.2.3\n"),
+        ])
+        .unwrap();
+        let d = &c.metadata.dependencies;
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].name, "db");
+        assert_eq!(d[0].alias, "database");
+        assert_eq!(d[0].condition, "db.enabled");
+        assert_eq!(d[0].tags, ["backend"]);
+        assert_eq!(
+            d[0].import_values,
+            [
+                serde_json::json!("data"),
+                serde_json::json!({"child": "a", "parent": "b"})
+            ]
+        );
+        assert_eq!(c.lock.as_ref().map(|l| l.digest.as_str()), Some("d"));
+        let names: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["requirements.lock", "requirements.yaml"]);
+        assert_eq!(c.dependencies[0].name(), "db");
+
+        // A v2 chart: requirements.yaml still sets the dependencies (with a
+        // warning) but is not kept as a file.
+        let c = load_files(vec![
+            file("Chart.yaml", CHART_V2),
+            file("requirements.yaml", "dependencies:\n- name: db\n"),
+        ])
+        .unwrap();
+        assert_eq!(c.metadata.dependencies[0].name, "db");
+        assert!(c.files.is_empty());
+    }
+
+    fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        {
+            let mut b = tar::Builder::new(&mut enc);
+            for (name, data) in entries {
+                let mut h = tar::Header::new_gnu();
+                h.set_size(data.len() as u64);
+                h.set_mode(0o644);
+                b.append_data(&mut h, name, *data).unwrap();
+            }
+            b.finish().unwrap();
+        }
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn archives_and_archived_subcharts() {
+        let sub = tgz(&[
+            (
+                "sub/Chart.yaml",
+                b"apiVersion: v2\nname: sub\nversion: 0.2.0\n",
+            ),
+            ("sub/templates/s.yaml", b"s"),
+        ]);
+        let top = tgz(&[
+            ("top/Chart.yaml", CHART_V2.as_bytes()),
+            ("top/values.yaml", b"\xEF\xBB\xBFk: v\n"),
+            ("top/charts/sub-0.2.0.tgz", &sub),
+        ]);
+        let c = load_archive(&top).unwrap();
+        assert_eq!(c.values["k"], serde_json::json!("v"));
+        assert_eq!(c.dependencies[0].name(), "sub");
+        assert_eq!(c.dependencies[0].templates[0].name, "templates/s.yaml");
+    }
+
+    /// A scratch directory under the system temp dir, removed on drop.
+    struct Scratch(PathBuf);
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let p = std::env::temp_dir().join(format!("berth-load-{tag}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&p);
+            fs::create_dir_all(&p).unwrap();
+            Scratch(p)
+        }
+        fn write(&self, rel: &str, data: &str) {
+            let p = self.0.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, data).unwrap();
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn directories_helmignore_and_symlinks() {
+        let s = Scratch::new("dir");
+        let c = s.0.join("chart");
+        s.write("chart/Chart.yaml", CHART_V2);
+        s.write("chart/.helmignore", "# comment\n*.bak\nsecret/\n");
+        s.write("chart/values.yaml", "\u{feff}a: b\n");
+        s.write("chart/templates/a.yaml", "a");
+        s.write("chart/templates/.hidden.yaml", "h");
+        s.write("chart/templates/old.bak", "b");
+        s.write("chart/secret/key", "k");
+        s.write("chart/files/real.txt", "real");
+        std::os::unix::fs::symlink("real.txt", c.join("files/link.txt")).unwrap();
+        std::os::unix::fs::symlink("files", c.join("linkdir")).unwrap();
+        let chart = load_path(&c).unwrap();
+        let names: Vec<&str> = chart.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                ".helmignore",
+                "files/link.txt",
+                "files/real.txt",
+                "linkdir/link.txt",
+                "linkdir/real.txt"
+            ]
+        );
+        assert_eq!(chart.files[1].data, b"real");
+        let t: Vec<&str> = chart.templates.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(t, ["templates/a.yaml"]);
+        assert_eq!(chart.values["a"], serde_json::json!("b"));
+
+        // A symlink out of the chart is refused.
+        s.write("outside.txt", "secret");
+        std::os::unix::fs::symlink("../../outside.txt", c.join("files/out.txt")).unwrap();
+        let e = load_path(&c).unwrap_err().to_string();
+        assert!(e.contains("points outside the chart directory"), "{e}");
+        fs::remove_file(c.join("files/out.txt")).unwrap();
+
+        // A directory symlink back to an ancestor is a loop.
+        std::os::unix::fs::symlink("..", c.join("files/up")).unwrap();
+        let e = load_path(&c).unwrap_err().to_string();
+        assert!(e.starts_with("symlink loop: "), "{e}");
+        fs::remove_file(c.join("files/up")).unwrap();
+
+        // A dangling symlink.
+        std::os::unix::fs::symlink("nowhere", c.join("files/dangling")).unwrap();
+        let e = load_path(&c).unwrap_err().to_string();
+        assert!(e.starts_with("error evaluating symlink "), "{e}");
+        fs::remove_file(c.join("files/dangling")).unwrap();
+
+        // A bad .helmignore rule.
+        s.write("chart/.helmignore", "a/**/b\n");
+        assert_eq!(
+            load_path(&c).unwrap_err().to_string(),
+            "double-star (**) syntax is not supported"
+        );
+    }
+
+    #[test]
+    fn archive_files_on_disk() {
+        let s = Scratch::new("file");
+        let yaml = s.0.join("values.yaml");
+        fs::write(&yaml, "a: 1\n").unwrap();
+        assert_eq!(
+            load_path(&yaml).unwrap_err().to_string(),
+            format!(
+                "file '{}' seems to be a YAML file, but expected a gzipped archive",
+                yaml.display()
+            )
+        );
+        let txt = s.0.join("chart.txt");
+        fs::write(&txt, "hello").unwrap();
+        assert_eq!(
+            load_path(&txt).unwrap_err().to_string(),
+            format!(
+                "file '{}' does not appear to be a gzipped archive; got 'text/plain; charset=utf-8'",
+                txt.display()
+            )
+        );
+        let good = s.0.join("top-1.0.0.tgz");
+        fs::write(&good, tgz(&[("top/Chart.yaml", CHART_V2.as_bytes())])).unwrap();
+        assert_eq!(load_path(&good).unwrap().name(), "top");
+        let missing = s.0.join("missing");
+        assert_eq!(
+            load_path(&missing).unwrap_err().to_string(),
+            format!("stat {}: no such file or directory", missing.display())
+        );
+    }
+
+    // ---- the corpus: every chart, as a directory and as `helm package` makes it
+
+    fn corpus_dir() -> PathBuf {
+        match std::env::var_os("BERTH_CHART_CORPUS") {
+            Some(p) => PathBuf::from(p),
+            None => PathBuf::from("/work/shared/charts"),
+        }
+    }
+
+    fn helm_binary() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-bin/helm")
+    }
+
+    fn assert_same_chart(path: &str, a: &Chart, b: &Chart) {
+        assert_eq!(a.metadata, b.metadata, "{path}: metadata");
+        let files = |fs: &[File]| {
+            fs.iter()
+                .map(|f| (f.name.clone(), f.data.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            files(&a.templates),
+            files(&b.templates),
+            "{path}: templates"
+        );
+        assert_eq!(files(&a.files), files(&b.files), "{path}: files");
+        assert_eq!(a.values, b.values, "{path}: values");
+        assert_eq!(a.schema, b.schema, "{path}: schema");
+        assert_eq!(
+            a.lock.as_ref().map(|l| (&l.digest, &l.dependencies)),
+            b.lock.as_ref().map(|l| (&l.digest, &l.dependencies)),
+            "{path}: lock"
+        );
+        let mut da: Vec<&Chart> = a.dependencies.iter().collect();
+        let mut db: Vec<&Chart> = b.dependencies.iter().collect();
+        da.sort_by(|x, y| x.name().cmp(y.name()));
+        db.sort_by(|x, y| x.name().cmp(y.name()));
+        let names = |d: &[&Chart]| d.iter().map(|c| c.name().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&da), names(&db), "{path}: dependencies");
+        for (x, y) in da.iter().zip(db.iter()) {
+            assert_same_chart(&format!("{path}/charts/{}", x.name()), x, y);
+        }
+    }
+
+    #[test]
+    fn loads_every_corpus_chart_as_directory_and_as_helm_package() {
+        let corpus = corpus_dir();
+        let mut dirs: Vec<PathBuf> = fs::read_dir(&corpus)
+            .unwrap_or_else(|e| panic!("corpus {}: {e}", corpus.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.join("Chart.yaml").is_file())
+            .collect();
+        dirs.sort();
+        assert!(!dirs.is_empty(), "no charts in {}", corpus.display());
+
+        let helm = helm_binary();
+        let out = std::env::temp_dir().join(format!("berth-load-corpus-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&out);
+        fs::create_dir_all(&out).unwrap();
+        if !helm.exists() {
+            eprintln!(
+                "SKIPPING the helm-package half: {} is missing (run e2e/tools/build.sh helm)",
+                helm.display()
+            );
+        }
+        for dir in &dirs {
+            let label = dir.file_name().unwrap().to_string_lossy().to_string();
+            let chart = load_path(dir).unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert!(!chart.templates.is_empty(), "{label}: no templates");
+            if !helm.exists() {
+                continue;
+            }
+            let dest = out.join(&label);
+            fs::create_dir_all(&dest).unwrap();
+            let status = std::process::Command::new(&helm)
+                .arg("package")
+                .arg(dir)
+                .arg("-d")
+                .arg(&dest)
+                .output()
+                .unwrap();
+            assert!(
+                status.status.success(),
+                "helm package {label}: {}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+            let tgz = fs::read_dir(&dest)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+                .unwrap_or_else(|| panic!("{label}: helm package wrote no .tgz"));
+            let packaged = load_path(&tgz).unwrap_or_else(|e| panic!("{label} (.tgz): {e}"));
+            assert_same_chart(&label, &chart, &packaged);
+        }
+        let _ = fs::remove_dir_all(&out);
+    }
+}
