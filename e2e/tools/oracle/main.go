@@ -13,6 +13,9 @@
 //	                       render a chart directory's templates with its
 //	                       default values; print every rendered file (and the
 //	                       time of N renders)
+//	oracle --prepare DIR [values flags] / oracle --strvals
+//	                       the values Helm computes before rendering (see
+//	                       values.go)
 //
 // A case is {"name": "...", "files": {"templates/case.yaml": "..."},
 // "values": "<values.yaml text>"}. Its result is {"name": "...", "output":
@@ -244,12 +247,27 @@ func main() {
 	bench := flag.Int("bench", 0, "render every case (or the chart) N times and print the elapsed time")
 	caps := flag.Bool("capabilities", false, "print the default capabilities as JSON")
 	chartDir := flag.String("chart", "", "render this chart directory with its default values")
+	prepareDir := flag.String("prepare", "", "print the final values Helm computes for this chart directory")
+	strvalsMode := flag.Bool("strvals", false, "read values-flag cases on stdin, print the user values")
+	kubeVersion := flag.String("kube-version", "", "Kubernetes version (--prepare)")
+	skipSchema := flag.Bool("skip-schema-validation", false, "skip values.schema.json (--prepare)")
+	var vf valueFlags
+	flag.Var((*multiFlag)(&vf.Files), "f", "values file (--prepare, repeatable)")
+	flag.Var((*multiFlag)(&vf.Set), "set", "--set (repeatable)")
+	flag.Var((*multiFlag)(&vf.String), "set-string", "--set-string (repeatable)")
+	flag.Var((*multiFlag)(&vf.JSON), "set-json", "--set-json (repeatable)")
+	flag.Var((*multiFlag)(&vf.File), "set-file", "--set-file (repeatable)")
+	flag.Var((*multiFlag)(&vf.Literal), "set-literal", "--set-literal (repeatable)")
 	flag.Parse()
 
 	var err error
 	switch {
 	case *caps:
 		err = capabilities(os.Stdout)
+	case *prepareDir != "":
+		err = runPrepare(*prepareDir, vf, *kubeVersion, *skipSchema, os.Stdout)
+	case *strvalsMode:
+		err = runStrvals(os.Stdin, os.Stdout)
 	case *chartDir != "":
 		err = renderChart(*chartDir, *bench, os.Stdout)
 	case *bench > 0:
