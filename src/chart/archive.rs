@@ -32,7 +32,7 @@
 //!   so a gzip bomb of empty entries or of huge long-name/PAX records (which
 //!   the `tar` crate buffers) fails fast.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
@@ -105,14 +105,14 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// chart root, in archive order. See the module documentation for the
 /// checks.
 pub fn read_archive(reader: impl Read, limits: &ArchiveLimits) -> Result<Vec<File>, ArchiveError> {
-    let mut input = BufReader::new(reader);
-    check_gzip_header(&mut input)?;
+    let mut reader = reader;
+    let head = read_gzip_header(&mut reader)?;
     let stream_cap = limits
         .max_total_bytes
         .saturating_mul(2)
         .saturating_add(16 * 1024 * 1024);
     let decoder = CappedReader {
-        inner: MultiGzDecoder::new(input),
+        inner: MultiGzDecoder::new(BufReader::new(std::io::Cursor::new(head).chain(reader))),
         remaining: stream_cap,
     };
     let mut archive = tar::Archive::new(decoder);
@@ -228,24 +228,18 @@ pub fn read_archive(reader: impl Read, limits: &ArchiveLimits) -> Result<Vec<Fil
     Ok(files)
 }
 
-/// Go's `gzip.NewReader` reads the header at once: empty input is `EOF`,
-/// a wrong magic or method is `gzip: invalid header`.
-fn check_gzip_header(input: &mut impl BufRead) -> Result<(), ArchiveError> {
-    let buf = input.fill_buf().map_err(io_error)?;
-    if buf.is_empty() {
-        return Err(ArchiveError::Empty);
+/// Go's `gzip.NewReader` reads the 10-byte header at once: empty input is
+/// `EOF`, a shorter one `unexpected EOF`, a wrong magic or method `gzip:
+/// invalid header`. Returns the bytes read, to be fed to the decoder.
+fn read_gzip_header(input: &mut impl Read) -> Result<Vec<u8>, ArchiveError> {
+    let mut head = Vec::with_capacity(10);
+    input.take(10).read_to_end(&mut head).map_err(io_error)?;
+    match head.len() {
+        0 => Err(ArchiveError::Empty),
+        1..=9 => Err(ArchiveError::Truncated),
+        _ if head[..3] != [0x1f, 0x8b, 0x08] => Err(ArchiveError::NotGzip),
+        _ => Ok(head),
     }
-    // fill_buf may return fewer than 3 bytes only at the end of a short
-    // input; compare what there is.
-    let magic = [0x1f, 0x8b, 0x08];
-    let n = buf.len().min(3);
-    if buf[..n] != magic[..n] {
-        return Err(ArchiveError::NotGzip);
-    }
-    if n < 3 {
-        return Err(ArchiveError::Truncated);
-    }
-    Ok(())
 }
 
 /// The entry's name relative to the chart root, with Helm's checks.
@@ -309,7 +303,7 @@ fn check_link(raw: &str, name: &str, target: &str, hard: bool) -> Result<(), Arc
             Some(i) => &name[..i],
             None => "",
         };
-        clean_path(&format!("{dir}/{t}").trim_start_matches('/').to_string())
+        clean_path(format!("{dir}/{t}").trim_start_matches('/'))
     };
     if resolved == ".." || resolved.starts_with("../") || resolved.starts_with('/') {
         return Err(escapes());
@@ -650,10 +644,17 @@ mod tests {
     #[test]
     fn not_gzip_truncated_and_empty() {
         assert_eq!(
-            read_archive(&b"name: x\n"[..], &ArchiveLimits::default())
+            read_archive(&b"name: x\nversion: 1.0.0\n"[..], &ArchiveLimits::default())
                 .unwrap_err()
                 .to_string(),
             "gzip: invalid header"
+        );
+        // Shorter than a gzip header: Go's io.ReadFull says unexpected EOF.
+        assert_eq!(
+            read_archive(&b"garbage"[..], &ArchiveLimits::default())
+                .unwrap_err()
+                .to_string(),
+            "unexpected EOF"
         );
         assert_eq!(
             read_archive(&b""[..], &ArchiveLimits::default())

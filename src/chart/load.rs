@@ -54,6 +54,23 @@ pub enum LoadError {
         #[source]
         source: ArchiveError,
     },
+    /// An in-memory archive that is not valid gzip.
+    #[error("stream does not appear to be a valid chart file (details: {0})")]
+    InvalidChartStream(#[source] ArchiveError),
+    /// The top-level archive could not be read. (For a file Helm prints
+    /// only `unable to load chart archive`; berth adds the reason.)
+    #[error("unable to load chart archive: {0}")]
+    UnreadableArchive(#[source] ArchiveError),
+    #[error("unable to detect chart version, no Chart.yaml found")]
+    NoChartYamlInArchive,
+    #[error("unable to detect chart at {path}: {message}")]
+    NoChartYamlInDirectory { path: String, message: String },
+    #[error("unsupported chart version")]
+    UnsupportedChartVersion,
+    /// Helm v4 loads `apiVersion: v3` charts with a separate loader that
+    /// berth does not have.
+    #[error("chart apiVersion v3 is not supported by berth")]
+    ApiVersionV3,
     #[error("file '{0}' seems to be a YAML file, but expected a gzipped archive")]
     YamlNotArchive(String),
     #[error("file '{path}' does not appear to be a gzipped archive; got '{content_type}'")]
@@ -99,20 +116,67 @@ pub enum LoadError {
     SymlinkLoop { path: String, target: String },
 }
 
-/// Load a chart from a directory or a `.tgz` file.
+/// Load a chart from a directory or a `.tgz` file (what `helm template`
+/// does with a local chart: Helm's `pkg/chart/loader.Load`, which reads
+/// `Chart.yaml`'s `apiVersion` first and hands v1/v2 charts to the v2
+/// loader).
 pub fn load_path(path: &Path) -> Result<Chart, LoadError> {
     let meta = fs::metadata(path).map_err(|e| go_io_error("stat", path, &e))?;
     if meta.is_dir() {
+        let top = std::path::absolute(path).map_err(|e| go_io_error("stat", path, &e))?;
+        let chart_yaml = top.join("Chart.yaml");
+        let data = fs::read(&chart_yaml).map_err(|e| LoadError::NoChartYamlInDirectory {
+            path: chart_yaml.display().to_string(),
+            message: format!("open {}: {}", chart_yaml.display(), go_reason(&e)),
+        })?;
+        check_api_version(&data)?;
         load_dir(path)
     } else {
         load_file(path)
     }
 }
 
-/// Load a chart from an in-memory `.tgz` (an OCI chart layer).
+/// Load a chart from an in-memory `.tgz` (an OCI chart layer): Helm's
+/// `pkg/chart/loader.LoadArchive`.
 pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
+    let files = read_archive(bytes, &ArchiveLimits::default()).map_err(|e| {
+        if e.is_not_gzip() {
+            LoadError::InvalidChartStream(e)
+        } else {
+            LoadError::UnreadableArchive(e)
+        }
+    })?;
+    load_detected(files)
+}
+
+/// A subchart archive under `charts/`: the v2 loader's `LoadArchive`, whose
+/// errors are the archive reader's own.
+fn load_subchart_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
     let files = read_archive(bytes, &ArchiveLimits::default())?;
     load_files(files)
+}
+
+/// The version sniffing of Helm's generic loader on archive files.
+fn load_detected(files: Vec<File>) -> Result<Chart, LoadError> {
+    let chart_yaml = files
+        .iter()
+        .find(|f| f.name == "Chart.yaml")
+        .ok_or(LoadError::NoChartYamlInArchive)?;
+    check_api_version(&chart_yaml.data)?;
+    load_files(files)
+}
+
+fn check_api_version(chart_yaml: &[u8]) -> Result<(), LoadError> {
+    let version =
+        crate::metadata::decode_api_version(chart_yaml).map_err(|message| LoadError::Parse {
+            file: "Chart.yaml",
+            message,
+        })?;
+    match version.as_str() {
+        "" | "v1" | "v2" => Ok(()),
+        "v3" => Err(LoadError::ApiVersionV3),
+        _ => Err(LoadError::UnsupportedChartVersion),
+    }
 }
 
 /// Helm's `LoadFile`: check the file looks gzipped, then read it.
@@ -141,25 +205,73 @@ fn load_file(path: &Path) -> Result<Chart, LoadError> {
                 source: e,
             }
         } else {
-            LoadError::Archive(e)
+            LoadError::UnreadableArchive(e)
         }
     })?;
-    load_files(files)
+    load_detected(files)
 }
 
-/// The part of Go's `http.DetectContentType` that matters for a file that
-/// is not gzip: text or binary.
+/// Go's `http.DetectContentType` for what a mistaken chart argument
+/// usually is (text, HTML/XML, PDF, zip, binary). Helm sniffs a 512-byte
+/// buffer, zero-padded when the file is shorter — so a short text file
+/// sniffs as binary, as it does in Helm.
 fn detect_content_type(head: &[u8]) -> &'static str {
-    if head.starts_with(b"PK\x03\x04") {
-        return "application/zip";
+    let mut data = [0u8; 512];
+    let n = head.len().min(512);
+    data[..n].copy_from_slice(&head[..n]);
+    let trimmed = {
+        let start = data
+            .iter()
+            .position(|b| !matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' '))
+            .unwrap_or(data.len());
+        &data[start..]
+    };
+    const HTML: &[&[u8]] = &[
+        b"<!DOCTYPE HTML",
+        b"<HTML",
+        b"<HEAD",
+        b"<SCRIPT",
+        b"<IFRAME",
+        b"<H1",
+        b"<DIV",
+        b"<FONT",
+        b"<TABLE",
+        b"<A",
+        b"<STYLE",
+        b"<TITLE",
+        b"<B",
+        b"<BODY",
+        b"<BR",
+        b"<P",
+        b"<!--",
+    ];
+    for tag in HTML {
+        if trimmed.len() > tag.len()
+            && trimmed[..tag.len()].eq_ignore_ascii_case(tag)
+            && matches!(trimmed[tag.len()], b' ' | b'>')
+        {
+            return "text/html; charset=utf-8";
+        }
     }
-    if head.starts_with(b"%PDF-") {
+    if trimmed.starts_with(b"<?xml") {
+        return "text/xml; charset=utf-8";
+    }
+    if data.starts_with(b"%PDF-") {
         return "application/pdf";
     }
-    if head.starts_with(b"\xEF\xBB\xBF") {
+    if data.starts_with(b"\xFE\xFF") {
+        return "text/plain; charset=utf-16be";
+    }
+    if data.starts_with(b"\xFF\xFE") {
+        return "text/plain; charset=utf-16le";
+    }
+    if data.starts_with(b"\xEF\xBB\xBF") {
         return "text/plain; charset=utf-8";
     }
-    let binary = head.iter().any(|&b| {
+    if data.starts_with(b"PK\x03\x04") {
+        return "application/zip";
+    }
+    let binary = data.iter().any(|&b| {
         b <= 0x08 || b == 0x0B || (0x0E..=0x1A).contains(&b) || (0x1C..=0x1F).contains(&b)
     });
     if binary {
@@ -270,7 +382,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                     got: first.name,
                 });
             }
-            load_archive(&first.data)
+            load_subchart_archive(&first.data)
         } else {
             let inner: Vec<File> = files
                 .into_iter()
@@ -632,7 +744,7 @@ mod tests {
             .starts_with("cannot load Chart.yaml: error converting YAML to JSON: "));
         assert!(err(vec![
             file("Chart.yaml", CHART_V2),
-            file("charts/bad.tgz", "not gzip")
+            file("charts/bad.tgz", "this is not gzip")
         ])
         .starts_with("error unpacking subchart bad.tgz in top: gzip: invalid header"));
     }
@@ -711,6 +823,48 @@ mod tests {
         assert_eq!(c.values["k"], serde_json::json!("v"));
         assert_eq!(c.dependencies[0].name(), "sub");
         assert_eq!(c.dependencies[0].templates[0].name, "templates/s.yaml");
+    }
+
+    /// Corrupted archives never panic: flip bytes of a valid chart archive,
+    /// compressed and uncompressed, and load each variant.
+    #[test]
+    fn corrupted_archives_are_errors_not_panics() {
+        let entries: &[(&str, &[u8])] = &[
+            ("top/Chart.yaml", CHART_V2.as_bytes()),
+            ("top/values.yaml", b"a: {b: [1, 2]}\n"),
+            ("top/templates/x.yaml", b"kind: {{ .Values.a }}\n"),
+        ];
+        let good = tgz(entries);
+        assert!(load_archive(&good).is_ok());
+        let mut seed = 0x2545_f491_u32;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed
+        };
+        for _ in 0..400 {
+            let mut bad = good.clone();
+            let at = next() as usize % bad.len();
+            bad[at] ^= (next() % 255 + 1) as u8;
+            let _ = load_archive(&bad);
+            let _ = load_archive(&bad[..next() as usize % bad.len()]);
+        }
+        // Corrupt the tar itself (valid gzip around it).
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(&good[..])
+            .read_to_end(&mut raw)
+            .unwrap();
+        for _ in 0..400 {
+            let mut bad = raw.clone();
+            for _ in 0..4 {
+                let at = next() as usize % bad.len();
+                bad[at] = next() as u8;
+            }
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut enc, &bad).unwrap();
+            let _ = load_archive(&enc.finish().unwrap());
+        }
     }
 
     /// A scratch directory under the system temp dir, removed on drop.
@@ -805,7 +959,7 @@ mod tests {
             )
         );
         let txt = s.0.join("chart.txt");
-        fs::write(&txt, "hello").unwrap();
+        fs::write(&txt, "hello\n".repeat(100)).unwrap();
         assert_eq!(
             load_path(&txt).unwrap_err().to_string(),
             format!(
@@ -820,6 +974,141 @@ mod tests {
         assert_eq!(
             load_path(&missing).unwrap_err().to_string(),
             format!("stat {}: no such file or directory", missing.display())
+        );
+    }
+
+    /// Run the real `helm template` on a chart path and return its error
+    /// message (`Error: …` on stderr), or None if it succeeded.
+    fn helm_template_error(helm: &Path, chart: &Path) -> Option<String> {
+        let out = std::process::Command::new(helm)
+            .args(["template", "t"])
+            .arg(chart)
+            .args(["--kube-version", "1.33.0"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return None;
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let at = stderr
+            .find("Error: ")
+            .unwrap_or_else(|| panic!("helm stderr: {stderr}"));
+        Some(stderr[at + "Error: ".len()..].trim_end().to_string())
+    }
+
+    // Loading failures compared with the real helm v4.3.1 on the same
+    // inputs: `helm template` must fail with berth's message.
+    #[test]
+    fn load_errors_match_helm_template() {
+        let helm = helm_binary();
+        if !helm.exists() {
+            eprintln!(
+                "SKIPPING: {} is missing (run e2e/tools/build.sh helm)",
+                helm.display()
+            );
+            return;
+        }
+        let s = Scratch::new("helmdiff");
+        let ok = "apiVersion: v2\nname: top\nversion: 1.0.0\n";
+        let dir_cases: &[(&str, &[(&str, &str)])] = &[
+            ("no-chart-yaml", &[("values.yaml", "a: 1\n")]),
+            ("name-type", &[("Chart.yaml", "apiVersion: v2\nname: [a]\nversion: 1.0.0\n")]),
+            ("api-type", &[("Chart.yaml", "apiVersion: [v2]\nname: a\nversion: 1.0.0\n")]),
+            ("bad-version", &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: x1\n")]),
+            ("no-name", &[("Chart.yaml", "apiVersion: v2\nversion: 1.0.0\n")]),
+            ("no-version", &[("Chart.yaml", "name: a\n")]),
+            ("unsupported", &[("Chart.yaml", "apiVersion: v9\nname: a\nversion: 1.0.0\n")]),
+            ("bad-type", &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\ntype: app\n")]),
+            (
+                "deprecated-string",
+                &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\ndeprecated: \"yes\"\n")],
+            ),
+            (
+                "bad-alias",
+                &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n- name: x\n  alias: a.b\n")],
+            ),
+            (
+                "dup-dep",
+                &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n- name: x\n- name: y\n  alias: x\n")],
+            ),
+            (
+                "null-dep",
+                &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\ndependencies:\n- \n")],
+            ),
+            (
+                "null-maintainer",
+                &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\nmaintainers:\n- \n")],
+            ),
+            (
+                "maintainer-type",
+                &[("Chart.yaml", "apiVersion: v2\nname: a\nversion: 1.0.0\nmaintainers:\n- name: [x]\n")],
+            ),
+            ("stray-in-charts", &[("Chart.yaml", ok), ("charts/README.md", "x")]),
+            ("double-star", &[("Chart.yaml", ok), (".helmignore", "a/**\n")]),
+            ("bad-glob", &[("Chart.yaml", ok), (".helmignore", "[x\n")]),
+            (
+                "bad-subchart",
+                &[("Chart.yaml", ok), ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: nope\n")],
+            ),
+            ("subchart-garbage-tgz", &[("Chart.yaml", ok), ("charts/x.tgz", "garbage")]),
+            ("values-list", &[("Chart.yaml", ok), ("values.yaml", "- a\n")]),
+            ("lock-type", &[("Chart.yaml", ok), ("Chart.lock", "digest: [x]\n")]),
+        ];
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for (name, files) in dir_cases {
+            for (rel, data) in *files {
+                s.write(&format!("{name}/{rel}"), data);
+            }
+            paths.push(s.0.join(name));
+        }
+        // An irregular file (a FIFO) in a chart directory.
+        s.write("fifo/Chart.yaml", ok);
+        let fifo = s.0.join("fifo/templates");
+        fs::create_dir_all(&fifo).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(fifo.join("pipe"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        paths.push(s.0.join("fifo"));
+        // Files that are not chart archives, and archives that are not charts.
+        let text = s.0.join("chart.tgz");
+        fs::write(&text, "hello").unwrap();
+        let yaml = s.0.join("values.yaml");
+        fs::write(&yaml, "a: 1\n").unwrap();
+        let binary = s.0.join("chart.bin");
+        fs::write(&binary, [0u8, 1, 2, 3, 0xff]).unwrap();
+        let no_chart = s.0.join("nochart-1.0.0.tgz");
+        fs::write(&no_chart, tgz(&[("c/values.yaml", b"a: 1\n")])).unwrap();
+        let bad_version = s.0.join("badver-1.0.0.tgz");
+        fs::write(
+            &bad_version,
+            tgz(&[(
+                "c/Chart.yaml",
+                b"apiVersion: v2\nname: c\nversion: v1.x.y\n",
+            )]),
+        )
+        .unwrap();
+        paths.extend([text, yaml, binary, no_chart, bad_version]);
+
+        let mut failures = Vec::new();
+        for path in &paths {
+            let ours = match load_path(path) {
+                Ok(_) => "<loaded>".to_string(),
+                Err(e) => e.to_string(),
+            };
+            let helms = helm_template_error(&helm, path).unwrap_or_else(|| "<rendered>".into());
+            if ours != helms {
+                failures.push(format!(
+                    "{}:\n  helm:  {helms}\n  berth: {ours}",
+                    path.display()
+                ));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "differences from helm:\n{}",
+            failures.join("\n")
         );
     }
 

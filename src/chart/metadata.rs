@@ -453,6 +453,20 @@ fn decode_dependency(m: &berth_template::Map) -> Result<Dependency, String> {
     Ok(out)
 }
 
+/// Helm's chart-version sniffing (`pkg/chart/loader`'s `chartBase`): only
+/// `apiVersion` of `Chart.yaml` is decoded; an absent or null one is "".
+pub fn decode_api_version(data: &[u8]) -> Result<String, String> {
+    let mut version = String::new();
+    if let Some(map) = yaml_to_map(data, "loader.chartBase")? {
+        for (key, v) in map.borrow().iter() {
+            if field_for(key, &["apiVersion"]).is_some() {
+                set_string(&mut version, v, "chartBase", "apiVersion")?;
+            }
+        }
+    }
+    Ok(version)
+}
+
 impl Lock {
     /// Decode `Chart.lock` / `requirements.lock` (Helm's `chart.Lock`).
     /// `generated` is kept as text.
