@@ -125,6 +125,13 @@ pub(crate) struct Lexer<'s> {
     pub continue_ok: bool,
     /// Set once an error item was produced; afterwards only EOF follows.
     dead: bool,
+    /// Finds the left delimiter in text (most of a template's bytes).
+    left_finder: memchr::memmem::Finder<'s>,
+}
+
+/// Newlines in `s` (line numbers are tracked by counting them).
+fn count_newlines(s: &str) -> usize {
+    memchr::memchr_iter(b'\n', s.as_bytes()).count()
 }
 
 const EOF: Option<char> = None;
@@ -176,9 +183,11 @@ pub(crate) fn format_unicode(c: Option<char>) -> String {
 
 impl<'s> Lexer<'s> {
     pub fn new(input: &'s str, left: &'s str, right: &'s str) -> Lexer<'s> {
+        let left = if left.is_empty() { "{{" } else { left };
         Lexer {
             input,
-            left: if left.is_empty() { "{{" } else { left },
+            left,
+            left_finder: memchr::memmem::Finder::new(left.as_bytes()),
             right: if right.is_empty() { "}}" } else { right },
             pos: 0,
             start: 0,
@@ -237,7 +246,7 @@ impl<'s> Lexer<'s> {
     }
 
     fn ignore(&mut self) {
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += count_newlines(&self.input[self.start..self.pos]);
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -340,7 +349,7 @@ impl<'s> Lexer<'s> {
     }
 
     fn lex_text(&mut self) -> Result<Item<'s>, State> {
-        if let Some(x) = self.input[self.pos..].find(self.left) {
+        if let Some(x) = self.left_finder.find(&self.input.as_bytes()[self.pos..]) {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + self.left.len();
@@ -349,7 +358,7 @@ impl<'s> Lexer<'s> {
                     trim = trim_right_len(&self.input[self.start..self.pos]);
                 }
                 self.pos -= trim;
-                self.line += self.input[self.start..self.pos].matches('\n').count();
+                self.line += count_newlines(&self.input[self.start..self.pos]);
                 let item = self.this_item(ItemKind::Text);
                 self.pos += trim;
                 self.ignore();
@@ -361,7 +370,7 @@ impl<'s> Lexer<'s> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].matches('\n').count();
+            self.line += count_newlines(&self.input[self.start..self.pos]);
             return Ok(self.this_item(ItemKind::Text));
         }
         Ok(self.this_item(ItemKind::Eof))
@@ -386,7 +395,7 @@ impl<'s> Lexer<'s> {
 
     fn lex_comment(&mut self) -> Result<Item<'s>, State> {
         self.pos += 2;
-        let Some(x) = self.input[self.pos..].find("*/") else {
+        let Some(x) = memchr::memmem::find(&self.input.as_bytes()[self.pos..], b"*/") else {
             return Ok(self.error("unclosed comment".into()));
         };
         self.pos += x + 2;
@@ -394,7 +403,7 @@ impl<'s> Lexer<'s> {
         if !delim {
             return Ok(self.error("comment ends before closing delimiter".into()));
         }
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += count_newlines(&self.input[self.start..self.pos]);
         // The comment item itself is dropped (Go emits it only in
         // ParseComments mode).
         self.start = self.pos;
