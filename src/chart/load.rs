@@ -1112,6 +1112,100 @@ mod tests {
         );
     }
 
+    // .helmignore semantics checked against the real helm: the files
+    // `helm package` keeps are the files berth loads.
+    #[test]
+    fn helmignore_matches_helm_package() {
+        let helm = helm_binary();
+        if !helm.exists() {
+            eprintln!(
+                "SKIPPING: {} is missing (run e2e/tools/build.sh helm)",
+                helm.display()
+            );
+            return;
+        }
+        let s = Scratch::new("ignore");
+        s.write("c/Chart.yaml", CHART_V2);
+        s.write(
+            "c/.helmignore",
+            "# a comment\n\n*.bak\n/top.txt\nsecret/\ntemplates/*.md\ndocs/a?.txt\n[ab].cfg\n  *.tmp  \nsub/dir/\nfoo # bar\n",
+        );
+        for rel in [
+            "values.yaml",
+            "top.txt",
+            "x/top.txt",
+            "a.bak",
+            "deep/er/b.bak",
+            "secret/key",
+            "x/secret/key",
+            "secret.txt",
+            "templates/a.yaml",
+            "templates/README.md",
+            "templates/.hidden",
+            "templates/sub/.hidden2",
+            "templates/sub/x.md",
+            "docs/a1.txt",
+            "docs/a12.txt",
+            "docs/sub/a1.txt",
+            "a.cfg",
+            "c.cfg",
+            "x/b.cfg",
+            "t.tmp",
+            "sub/dir/f",
+            "sub/dirf",
+            "foo # bar",
+            "foo",
+            ".dotfile",
+        ] {
+            s.write(&format!("c/{rel}"), "a: 1\n");
+        }
+        let chart = load_path(&s.0.join("c")).unwrap();
+        let mut ours: Vec<String> = chart
+            .templates
+            .iter()
+            .chain(chart.files.iter())
+            .map(|f| f.name.clone())
+            .chain(["Chart.yaml".to_string(), "values.yaml".to_string()])
+            .collect();
+        ours.sort();
+        // The rules took effect (so the comparison below is not vacuous).
+        for gone in [
+            "a.bak",
+            "top.txt",
+            "secret/key",
+            "templates/.hidden",
+            "t.tmp",
+        ] {
+            assert!(!ours.iter().any(|n| n == gone), "{gone} loaded: {ours:?}");
+        }
+        for kept in ["x/top.txt", "secret.txt", "foo", "templates/sub/x.md"] {
+            assert!(ours.iter().any(|n| n == kept), "{kept} missing: {ours:?}");
+        }
+
+        let out = s.0.join("out");
+        fs::create_dir_all(&out).unwrap();
+        let status = std::process::Command::new(&helm)
+            .arg("package")
+            .arg(s.0.join("c"))
+            .arg("-d")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        let packaged = fs::read(out.join("top-1.0.0.tgz")).unwrap();
+        let mut theirs: Vec<String> = read_archive(&packaged[..], &ArchiveLimits::default())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        theirs.sort();
+        assert_eq!(ours, theirs);
+    }
+
     // ---- the corpus: every chart, as a directory and as `helm package` makes it
 
     fn corpus_dir() -> PathBuf {
