@@ -26,6 +26,17 @@
 //! and a symlinked directory that leads back into one of its own ancestors
 //! (Helm would walk it forever).
 //!
+//! In front of the v2 loader, [`load_path`] and [`load_archive`] do what
+//! Helm v4's generic `pkg/chart/loader` does: read `Chart.yaml`'s
+//! `apiVersion` first (`v1`, `v2` or none go on; anything else is
+//! `unsupported chart version`; berth has no loader for Helm 4's `v3`
+//! charts and says so), with its messages (`unable to detect chart at …`,
+//! `unable to detect chart version, no Chart.yaml found`, `stream does not
+//! appear to be a valid chart file …`). Where Helm reports an unreadable
+//! archive *file* as just `unable to load chart archive`, berth appends the
+//! reason (the entry and the check that failed), as Helm already does for
+//! archive streams.
+//!
 //! Unlike Helm, the chart's templates and files are sorted by name and its
 //! subcharts by their name under `charts/` (Helm keeps walk/archive order
 //! and loads subcharts in Go map order); nothing in rendering depends on
