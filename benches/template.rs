@@ -14,17 +14,14 @@
 //! Usage: `cargo bench -p berth-conformance --bench template [-- --iterations N]`
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use berth_conformance::cases::load_corpus;
 use berth_conformance::chart::ChartDir;
-use berth_conformance::objects::Capabilities;
 use berth_conformance::oracle::Oracle;
-use berth_conformance::render::Renderer;
+use berth_conformance::render::{capabilities_from_oracle, Renderer};
 use berth_conformance::report::{compare, Verdict};
-use berth_template::funcs::helm_functions;
 
 struct Row {
     name: String,
@@ -63,10 +60,7 @@ fn main() -> anyhow::Result<()> {
     let repo = berth_conformance::repo_root();
     let oracle = Oracle::build(&repo)?;
     let caps = oracle.capabilities()?;
-    let renderer = Renderer::new(
-        Arc::new(helm_functions()),
-        Capabilities::from_oracle(&caps).value(),
-    );
+    let renderer = Renderer::new(capabilities_from_oracle(&caps));
     let mut rows = Vec::new();
 
     // 1. The differential corpus: the cases both engines render
@@ -136,14 +130,11 @@ fn main() -> anyhow::Result<()> {
                 continue;
             }
             let go = oracle.chart(&dir, iterations)?;
-            let p = match renderer.prepare(
-                &chart.meta,
-                Some(&chart.values_yaml),
-                chart.templates.clone(),
-            ) {
+            let name = chart.name().to_string();
+            let p = match renderer.prepare(chart.chart, Some(&chart.values_yaml)) {
                 Ok(p) => p,
                 Err(e) => {
-                    println!("{}: berth cannot prepare the chart: {e}", chart.meta.name);
+                    println!("{name}: berth cannot prepare the chart: {e}");
                     continue;
                 }
             };
@@ -154,7 +145,7 @@ fn main() -> anyhow::Result<()> {
             if !comparable {
                 // Not timed: a panicking or failing render is not the same work.
                 rows.push(Row {
-                    name: chart.meta.name.clone(),
+                    name: name.clone(),
                     go_nanos: go.nanos.unwrap_or(0) as f64 / iterations.max(1) as f64,
                     berth_nanos: f64::NAN,
                     note: match (&go.error, &first) {
@@ -185,7 +176,7 @@ fn main() -> anyhow::Result<()> {
             }
             let berth = start.elapsed().as_nanos() as f64;
             rows.push(Row {
-                name: chart.meta.name.clone(),
+                name: name.clone(),
                 go_nanos: go.nanos.unwrap_or(0) as f64 / iterations.max(1) as f64,
                 berth_nanos: berth / iterations.max(1) as f64,
                 note,

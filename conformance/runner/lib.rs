@@ -3,14 +3,13 @@
 //! berth's engine in the same run, and the outputs are compared byte for
 //! byte. Nothing expected is checked in; Go is the expectation every run.
 //!
-//! `cases` reads the corpus, `oracle` drives the Go process, `render` renders
-//! a case chart the way Helm's engine does, `objects` holds the Go structs a
-//! template can see (`.Capabilities`), `chart` loads real charts for the
-//! benchmark and `report` compares and prints.
+//! `cases` reads the corpus, `oracle` drives the Go process, `render` builds
+//! a case chart and renders it with berth's render pipeline
+//! (`berth_render`), `chart` reads real charts for the benchmark and
+//! `report` compares and prints.
 
 pub mod cases;
 pub mod chart;
-pub mod objects;
 pub mod oracle;
 pub mod render;
 pub mod report;

@@ -7,15 +7,12 @@
 //! case is not identical.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use berth_conformance::cases::load_corpus;
-use berth_conformance::objects::Capabilities;
 use berth_conformance::oracle::{Oracle, Outcome};
-use berth_conformance::render::Renderer;
+use berth_conformance::render::{capabilities_from_oracle, Renderer};
 use berth_conformance::report::{compare, describe, Verdict};
-use berth_template::funcs::helm_functions;
 
 fn main() -> anyhow::Result<()> {
     let repo = berth_conformance::repo_root();
@@ -43,10 +40,7 @@ fn main() -> anyhow::Result<()> {
     let caps = oracle.capabilities()?;
     let helm = oracle.render_cases(&cases)?;
 
-    let renderer = Renderer::new(
-        Arc::new(helm_functions()),
-        Capabilities::from_oracle(&caps).value(),
-    );
+    let renderer = Renderer::new(capabilities_from_oracle(&caps));
     let mut identical = 0usize;
     let mut both_failed = 0usize;
     let mut message_mismatches = 0usize;

@@ -76,8 +76,7 @@ pub fn render(
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
     check_kube_version(chart, opts)?;
-    let files = catch_unwind(AssertUnwindSafe(|| render_files(chart, values, opts)))
-        .unwrap_or_else(|p| Err(RenderError::Panic(panic_message(p.as_ref()))))?;
+    let files = render_files(chart, values, opts)?;
     split_rendered(chart, files, opts)
 }
 
@@ -125,8 +124,19 @@ struct Renderable<'a> {
 
 /// Helm's `engine.Render`: every rendered file keyed by its template path,
 /// in execution order (Helm returns a map; the order is irrelevant to
-/// callers).
+/// callers). A panic inside is returned as [`RenderError::Panic`].
 pub fn render_files(
+    chart: &Chart,
+    values: &Values,
+    opts: &RenderOptions,
+) -> Result<Vec<(String, String)>, RenderError> {
+    catch_unwind(AssertUnwindSafe(|| {
+        render_files_unguarded(chart, values, opts)
+    }))
+    .unwrap_or_else(|p| Err(RenderError::Panic(panic_message(p.as_ref()))))
+}
+
+fn render_files_unguarded(
     chart: &Chart,
     values: &Values,
     opts: &RenderOptions,
