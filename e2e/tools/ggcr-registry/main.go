@@ -3,14 +3,19 @@
 // referrers API (distribution v3 does not), for berth's e2e suite.
 //
 // It adds what the suite needs around that handler: a listen address,
-// optional TLS, optional HTTP basic authentication, and a referrers
-// response that follows the distribution spec where ggcr v0.22 does not
-// (see conformReferrers).
+// optional TLS (optionally requiring a client certificate), optional HTTP
+// basic authentication or Bearer token authentication with its own token
+// endpoint (see requireToken), and a referrers response that follows the
+// distribution spec where ggcr v0.22 does not (see conformReferrers).
 package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -24,6 +29,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -37,6 +43,9 @@ func main() {
 	password := flag.String("password", "", "password for -user")
 	referrers := flag.Bool("referrers", true, "serve the OCI 1.1 referrers API")
 	blobDir := flag.String("blob-dir", "", "keep blobs in this directory instead of memory")
+	tokenAuth := flag.Bool("token-auth", false, "with -user: answer 401 with a Bearer challenge and issue tokens at /token instead of basic authentication")
+	refreshToken := flag.String("refresh-token", "", "with -token-auth: also issue tokens for this OAuth2 refresh token (POST /token)")
+	clientCA := flag.String("client-ca", "", "with -tls-cert: require a client certificate signed by a CA in this PEM file")
 	flag.Parse()
 
 	if (*certFile == "") != (*keyFile == "") {
@@ -44,6 +53,12 @@ func main() {
 	}
 	if (*user == "") != (*password == "") {
 		log.Fatal("-user and -password go together")
+	}
+	if *tokenAuth && *user == "" {
+		log.Fatal("-token-auth needs -user and -password")
+	}
+	if *clientCA != "" && *certFile == "" {
+		log.Fatal("-client-ca needs -tls-cert")
 	}
 
 	logger := log.New(os.Stderr, "ggcr-registry: ", log.LstdFlags|log.Lmicroseconds)
@@ -58,7 +73,14 @@ func main() {
 	if *referrers {
 		handler = conformReferrers(handler)
 	}
-	if *user != "" {
+	scheme := "http"
+	if *certFile != "" {
+		scheme = "https"
+	}
+	switch {
+	case *tokenAuth:
+		handler = requireToken(handler, scheme, *user, *password, *refreshToken, logger)
+	case *user != "":
 		handler = requireBasicAuth(handler, *user, *password, logger)
 	}
 
@@ -67,12 +89,19 @@ func main() {
 		log.Fatal(err)
 	}
 	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	scheme := "http"
-	if *certFile != "" {
-		scheme = "https"
+	if *clientCA != "" {
+		pem, err := os.ReadFile(*clientCA)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			log.Fatalf("no certificate in %s", *clientCA)
+		}
+		server.TLSConfig = &tls.Config{ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
 	}
-	fmt.Fprintf(os.Stderr, "ggcr-registry: serving %s on %s (referrers API: %v, basic auth: %v)\n",
-		scheme, ln.Addr(), *referrers, *user != "")
+	fmt.Fprintf(os.Stderr, "ggcr-registry: serving %s on %s (referrers API: %v, basic auth: %v, token auth: %v, client certificates: %v)\n",
+		scheme, ln.Addr(), *referrers, *user != "" && !*tokenAuth, *tokenAuth, *clientCA != "")
 	if *certFile != "" {
 		err = server.ServeTLS(ln, *certFile, *keyFile)
 	} else {
@@ -102,6 +131,125 @@ func requireBasicAuth(next http.Handler, user, password string, logger *log.Logg
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}` + "\n"))
 	})
+}
+
+// requireToken implements the distribution token flow on one listener:
+// a request without a valid Bearer token gets
+//
+//	401 WWW-Authenticate: Bearer realm="<scheme>://<host>/token",service="ggcr-registry",scope="repository:<name>:<actions>"
+//
+// and GET /token (HTTP basic with the user and password, repeated scope
+// parameters) or POST /token (form grant_type=refresh_token with the
+// refresh token, or grant_type=password) answers {"token", "access_token",
+// "expires_in"}. Tokens are random, valid for five minutes, and grant
+// every repository: the suite tests the client's side of the exchange, not
+// scope enforcement.
+func requireToken(next http.Handler, scheme, user, password, refresh string, logger *log.Logger) http.Handler {
+	var mu sync.Mutex
+	tokens := map[string]time.Time{}
+	issue := func(w http.ResponseWriter) {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		tok := hex.EncodeToString(b)
+		mu.Lock()
+		tokens[tok] = time.Now().Add(5 * time.Minute)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"token": tok, "access_token": tok, "expires_in": 300})
+	}
+	matches := func(u, p string) bool {
+		return subtle.ConstantTimeCompare([]byte(u), []byte(user)) == 1 &&
+			subtle.ConstantTimeCompare([]byte(p), []byte(password)) == 1
+	}
+	denyToken := func(w http.ResponseWriter, r *http.Request, why string) {
+		logger.Printf("%s %s 401 (%s)", r.Method, r.URL.Path, why)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"` + why + `"}]}` + "\n"))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			switch r.Method {
+			case http.MethodGet:
+				u, p, ok := r.BasicAuth()
+				if !ok || !matches(u, p) {
+					denyToken(w, r, "bad or missing credentials")
+					return
+				}
+				logger.Printf("GET /token: token for %q (scopes %q, service %q)", u, r.URL.Query()["scope"], r.URL.Query().Get("service"))
+				issue(w)
+			case http.MethodPost:
+				if err := r.ParseForm(); err != nil {
+					denyToken(w, r, "bad form")
+					return
+				}
+				switch r.PostForm.Get("grant_type") {
+				case "refresh_token":
+					rt := r.PostForm.Get("refresh_token")
+					if refresh == "" || subtle.ConstantTimeCompare([]byte(rt), []byte(refresh)) != 1 {
+						denyToken(w, r, "bad refresh token")
+						return
+					}
+				case "password":
+					if !matches(r.PostForm.Get("username"), r.PostForm.Get("password")) {
+						denyToken(w, r, "bad credentials")
+						return
+					}
+				default:
+					denyToken(w, r, "unsupported grant_type")
+					return
+				}
+				logger.Printf("POST /token: token for grant %q (scope %q, service %q, client_id %q)",
+					r.PostForm.Get("grant_type"), r.PostForm.Get("scope"), r.PostForm.Get("service"), r.PostForm.Get("client_id"))
+				issue(w)
+			default:
+				w.WriteHeader(http.StatusMethodNotAllowed)
+			}
+			return
+		}
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			mu.Lock()
+			exp, known := tokens[tok]
+			mu.Unlock()
+			if known && time.Now().Before(exp) {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		scope := ""
+		if name, ok := repositoryName(r.URL.Path); ok {
+			actions := "pull"
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				actions = "pull,push"
+			}
+			scope = fmt.Sprintf(`,scope="repository:%s:%s"`, name, actions)
+		}
+		logger.Printf("%s %s 401 (no valid token)", r.Method, r.URL)
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="%s://%s/token",service="ggcr-registry"%s`, scheme, r.Host, scope))
+		w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}` + "\n"))
+	})
+}
+
+// repositoryName returns <name> of /v2/<name>/{manifests,blobs,tags,referrers}/...
+func repositoryName(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return "", false
+	}
+	elems := strings.Split(rest, "/")
+	for i := len(elems) - 1; i > 0; i-- {
+		switch elems[i] {
+		case "manifests", "blobs", "tags", "referrers":
+			return strings.Join(elems[:i], "/"), true
+		}
+	}
+	return "", false
 }
 
 // conformReferrers rewrites ggcr's answer to GET /v2/<name>/referrers/<digest>
