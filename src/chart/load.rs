@@ -1123,6 +1123,110 @@ mod tests {
         );
     }
 
+    // Chart.yaml decoding checked against the real helm: `helm show chart`
+    // prints the metadata Helm decoded (and sanitised); decoding that
+    // output must give what berth decoded from the original.
+    #[test]
+    fn chart_yaml_decoding_matches_helm_show_chart() {
+        let helm = helm_binary();
+        if !helm.exists() {
+            eprintln!(
+                "SKIPPING: {} is missing (run e2e/tools/build.sh helm)",
+                helm.display()
+            );
+            return;
+        }
+        let s = Scratch::new("show");
+        let cases: &[(&str, &[(&str, &str)])] = &[
+            (
+                "scalars",
+                &[(
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: scalars\nversion: 1.10\nappVersion: 1.10\nkubeVersion: 1.25\n\
+                     description: 0.0001\nhome: true\nicon: 1e3\nkeywords: [1, 2.5, yes, on, x]\n\
+                     sources: [012, 0x1F]\ndeprecated: true\n",
+                )],
+            ),
+            (
+                "case-insensitive",
+                &[(
+                    "Chart.yaml",
+                    "APIVERSION: v2\nName: ci\nVERSION: 0.1.0\nAppversion: \"2\"\nTYPE: library\n",
+                )],
+            ),
+            (
+                "sanitised",
+                &[(
+                    "Chart.yaml",
+                    concat!(
+                        "apiVersion: v2\nname: s\nversion: 1.0.0\n",
+                        "description: \"tab\\there\\u200bzw\\u00a0nb\\x01ctl\\nnl\"\n",
+                        "maintainers:\n- name: \"a\\tb\"\n  email: e@x\n  url: \"\\u00adu\"\n",
+                        "annotations:\n  k: 1\n  b: true\n  n: null\n",
+                    ),
+                )],
+            ),
+            (
+                "dependencies",
+                &[(
+                    "Chart.yaml",
+                    concat!(
+                        "apiVersion: v2\nname: d\nversion: 1.0.0\ndependencies:\n",
+                        "- name: \"sub\\t\"\n  version: ~1.2\n  repository: file://sub\n",
+                        "  condition: a.b,c\n  tags: [t1, 2]\n  alias: Al_ias-1\n  enabled: true\n",
+                        "  import-values:\n  - x\n  - child: a.b\n    parent: c\n",
+                    ),
+                )],
+            ),
+            (
+                "v1-requirements",
+                &[
+                    ("Chart.yaml", "name: old\nversion: 0.0.1\n"),
+                    ("requirements.yaml", "dependencies:\n- name: db\n  version: 1.x\n  alias: database\n"),
+                ],
+            ),
+            (
+                "v2-requirements",
+                &[
+                    ("Chart.yaml", "apiVersion: v2\nname: new\nversion: 0.0.1\ndependencies:\n- name: a\n"),
+                    ("requirements.yaml", "dependencies:\n- name: b\n"),
+                ],
+            ),
+        ];
+        for (name, files) in cases {
+            for (rel, data) in *files {
+                s.write(&format!("{name}/{rel}"), data);
+            }
+            s.write(&format!("{name}/templates/x.yaml"), "a: b\n");
+            let dir = s.0.join(name);
+            let mut ours = load_path(&dir)
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .metadata;
+            let out = std::process::Command::new(&helm)
+                .args(["show", "chart"])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let mut theirs = crate::Metadata::default();
+            theirs.decode_onto(&out.stdout).unwrap();
+            // Helm's YAML output omits an empty annotations map.
+            if ours.annotations.as_ref().is_some_and(|a| a.is_empty()) {
+                ours.annotations = None;
+            }
+            assert_eq!(
+                ours,
+                theirs,
+                "{name}: helm show chart printed\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
+
     // .helmignore semantics checked against the real helm: the files
     // `helm package` keeps are the files berth loads.
     #[test]
