@@ -277,7 +277,10 @@ impl Client {
     // Operations
 
     /// Every tag of `repository`, following `Link: rel="next"` (same
-    /// origin only, at most `max_pages` pages, no loops).
+    /// origin only, at most `max_pages` pages, no loops). With
+    /// `tag_page_size` set, a full page without a Link continues with
+    /// `last=<its last tag>` (for registries that honour `n` but send no
+    /// Link).
     pub async fn list_tags(&self, repository: &str) -> Result<Vec<String>, Error> {
         validate_repository(repository).map_err(|r| invalid_repo(repository, r))?;
         let what = format!("the tags of {}/{repository}", self.registry);
@@ -290,7 +293,10 @@ impl Client {
             #[serde(default)]
             tags: Option<Vec<String>>,
         }
+        let first_url = url.clone();
         let mut tags = Vec::new();
+        let mut seen = HashSet::new();
+        let mut last_tag: Option<String> = None;
         let mut pages = Paginator::new(&what, self.options.max_pages);
         loop {
             let page_url = pages.start(&url)?;
@@ -315,15 +321,40 @@ impl Client {
                     what: what.clone(),
                     reason: format!("not a tag list: {e}"),
                 })?;
-            for tag in list.tags.unwrap_or_default() {
+            let page = list.tags.unwrap_or_default();
+            let full_page = self
+                .options
+                .tag_page_size
+                .is_some_and(|n| n > 0 && page.len() >= n as usize);
+            let mut last_on_page = None;
+            for tag in page {
+                if let Some(last) = &last_tag {
+                    // Tags come in lexical order after `last`; anything
+                    // else is a registry repeating itself.
+                    if tag <= *last {
+                        continue;
+                    }
+                }
                 match validate_tag(&tag) {
-                    Ok(()) => tags.push(tag),
+                    Ok(()) if seen.insert(tag.clone()) => {
+                        last_on_page = Some(tag.clone());
+                        tags.push(tag)
+                    }
+                    Ok(()) => {}
                     Err(reason) => tracing::warn!(%tag, reason, "skipping an invalid tag"),
                 }
             }
-            match next {
-                Some(n) => url = n,
-                None => return Ok(tags),
+            match (next, last_on_page) {
+                (Some(n), _) => url = n,
+                // No Link, but a full page: ask for the tags after the last
+                // one (the spec's `last` parameter), as long as pages bring
+                // new tags.
+                (None, Some(last)) if full_page => {
+                    url = first_url.clone();
+                    url.query_pairs_mut().append_pair("last", &last);
+                    last_tag = Some(last);
+                }
+                (None, _) => return Ok(tags),
             }
         }
     }

@@ -916,6 +916,52 @@ async fn tag_pages_are_followed_on_the_same_origin() {
     );
 }
 
+/// A registry that honours `n` and `last` but sends no Link, and (like
+/// go-containerregistry's) starts over when no tag is after `last`.
+#[tokio::test]
+async fn tag_pages_without_link_continue_with_last() {
+    let s = Server::start(|req| {
+        let all = ["a", "b", "c", "d", "e"];
+        let query = req
+            .target
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or_default();
+        let mut n = all.len();
+        let mut start = 0;
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("n", v)) => n = v.parse().unwrap(),
+                Some(("last", v)) => start = all.iter().position(|t| *t > v).unwrap_or(0),
+                _ => {}
+            }
+        }
+        let page: Vec<&str> = all[start..].iter().take(n).copied().collect();
+        tag_page(&page, None)
+    })
+    .await;
+    for (n, requests) in [(2, 3), (5, 2), (9, 1)] {
+        let c = client(
+            &s,
+            Credentials::Anonymous,
+            ClientOptions {
+                tag_page_size: Some(n),
+                ..options()
+            },
+        );
+        assert_eq!(
+            c.list_tags("charts/app").await.unwrap(),
+            vec!["a", "b", "c", "d", "e"],
+            "n={n}"
+        );
+        assert_eq!(
+            c.counters().snapshot().get("tags GET"),
+            Some(&requests),
+            "n={n}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn hostile_tag_pagination() {
     let attacker = Server::start(|_| tag_page(&["evil"], None)).await;
