@@ -161,10 +161,21 @@ pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
 }
 
 /// A subchart archive under `charts/`: the v2 loader's `LoadArchive`, whose
-/// errors are the archive reader's own.
-fn load_subchart_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
-    let files = read_archive(bytes, &ArchiveLimits::default())?;
-    load_files(files)
+/// errors are the archive reader's own. All subchart archives of a chart
+/// tree share one decompressed-size budget (Helm gives each its own 100
+/// MiB, so nested archives could multiply memory use).
+fn load_subchart_archive(bytes: &[u8], nested: &mut u64) -> Result<Chart, LoadError> {
+    let limits = ArchiveLimits {
+        max_total_bytes: *nested,
+        ..ArchiveLimits::default()
+    };
+    let files = read_archive(bytes, &limits)?;
+    let used: u64 = files
+        .iter()
+        .map(|f| (f.name.len() + f.data.len()) as u64)
+        .sum();
+    *nested = nested.saturating_sub(used);
+    load_files_within(files, nested)
 }
 
 /// The version sniffing of Helm's generic loader on archive files.
@@ -294,6 +305,12 @@ fn detect_content_type(head: &[u8]) -> &'static str {
 
 /// Helm's `LoadFiles`: build a chart (and its subcharts) from its files.
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    let mut nested = ArchiveLimits::default().max_total_bytes;
+    load_files_within(files, &mut nested)
+}
+
+/// [`load_files`] with the budget left for subchart archives.
+fn load_files_within(files: Vec<File>, nested: &mut u64) -> Result<Chart, LoadError> {
     let mut chart = Chart::default();
     let mut has_metadata = false;
     let mut notes = DecodeNotes::default();
@@ -393,7 +410,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                     got: first.name,
                 });
             }
-            load_subchart_archive(&first.data)
+            load_subchart_archive(&first.data, nested)
         } else {
             let inner: Vec<File> = files
                 .into_iter()
@@ -405,7 +422,7 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
                     })
                 })
                 .collect();
-            load_files(inner)
+            load_files_within(inner, nested)
         };
         match loaded {
             Ok(c) => chart.dependencies.push(c),
@@ -876,6 +893,35 @@ mod tests {
             std::io::Write::write_all(&mut enc, &bad).unwrap();
             let _ = load_archive(&enc.finish().unwrap());
         }
+    }
+
+    #[test]
+    fn subchart_archives_share_one_budget() {
+        // Each subchart archive holds 4 MiB of zeros (under every per-file
+        // and per-archive limit); 30 of them pass the shared 100 MiB.
+        let zeros = vec![0u8; 4 * 1024 * 1024];
+        let sub = |i: usize| {
+            tgz(&[
+                (
+                    &format!("s{i}/Chart.yaml"),
+                    format!("apiVersion: v2\nname: s{i}\nversion: 1.0.0\n").as_bytes(),
+                ),
+                (&format!("s{i}/files/zeros"), &zeros[..]),
+            ])
+        };
+        let subs: Vec<(String, Vec<u8>)> = (0..30)
+            .map(|i| (format!("top/charts/s{i}.tgz"), sub(i)))
+            .collect();
+        let mut entries: Vec<(&str, &[u8])> = vec![("top/Chart.yaml", CHART_V2.as_bytes())];
+        entries.extend(subs.iter().map(|(n, d)| (n.as_str(), d.as_slice())));
+        let e = load_archive(&tgz(&entries)).unwrap_err().to_string();
+        assert!(
+            e.contains("decompressed chart is larger than the maximum size"),
+            "{e}"
+        );
+        // 20 of them fit.
+        let e = load_archive(&tgz(&entries[..21]));
+        assert!(e.is_ok(), "{:?}", e.err());
     }
 
     /// A scratch directory under the system temp dir, removed on drop.
