@@ -26,6 +26,11 @@
 //! and a symlinked directory that leads back into one of its own ancestors
 //! (Helm would walk it forever).
 //!
+//! Subcharts may nest at most [`MAX_SUBCHART_DEPTH`] levels, and the
+//! subchart archives of one chart tree share one 100 MiB decompressed
+//! budget (Helm has neither limit; without them nested archives could
+//! multiply memory use or exhaust the stack).
+//!
 //! In front of the v2 loader, [`load_path`] and [`load_archive`] do what
 //! Helm v4's generic `pkg/chart/loader` does: read `Chart.yaml`'s
 //! `apiVersion` first (`v1`, `v2` or none go on; anything else is
@@ -104,6 +109,8 @@ pub enum LoadError {
         #[source]
         source: Box<LoadError>,
     },
+    #[error("subchart {name} in {parent} is nested more than {MAX_SUBCHART_DEPTH} levels deep")]
+    TooDeep { name: String, parent: String },
     #[error("error unpacking subchart tar in {parent}: expected {expected}, got {got}")]
     SubchartArchiveName {
         parent: String,
@@ -164,9 +171,9 @@ pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
 /// errors are the archive reader's own. All subchart archives of a chart
 /// tree share one decompressed-size budget (Helm gives each its own 100
 /// MiB, so nested archives could multiply memory use).
-fn load_subchart_archive(bytes: &[u8], nested: &mut u64) -> Result<Chart, LoadError> {
+fn load_subchart_archive(bytes: &[u8], nested: &mut Nesting) -> Result<Chart, LoadError> {
     let limits = ArchiveLimits {
-        max_total_bytes: *nested,
+        max_total_bytes: nested.budget,
         ..ArchiveLimits::default()
     };
     let files = read_archive(bytes, &limits)?;
@@ -174,7 +181,7 @@ fn load_subchart_archive(bytes: &[u8], nested: &mut u64) -> Result<Chart, LoadEr
         .iter()
         .map(|f| (f.name.len() + f.data.len()) as u64)
         .sum();
-    *nested = nested.saturating_sub(used);
+    nested.budget = nested.budget.saturating_sub(used);
     load_files_within(files, nested)
 }
 
@@ -305,12 +312,27 @@ fn detect_content_type(head: &[u8]) -> &'static str {
 
 /// Helm's `LoadFiles`: build a chart (and its subcharts) from its files.
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
-    let mut nested = ArchiveLimits::default().max_total_bytes;
+    let mut nested = Nesting {
+        budget: ArchiveLimits::default().max_total_bytes,
+        depth: 0,
+    };
     load_files_within(files, &mut nested)
 }
 
-/// [`load_files`] with the budget left for subchart archives.
-fn load_files_within(files: Vec<File>, nested: &mut u64) -> Result<Chart, LoadError> {
+/// How deep subcharts may nest (Helm has no limit; without one, a chart of
+/// archives nested in archives could exhaust the stack).
+pub const MAX_SUBCHART_DEPTH: usize = 64;
+
+/// What a chart tree's loading shares across its subcharts.
+struct Nesting {
+    /// Decompressed bytes left for subchart archives.
+    budget: u64,
+    /// How many subchart levels are being loaded.
+    depth: usize,
+}
+
+/// [`load_files`] within the limits of the tree being loaded.
+fn load_files_within(files: Vec<File>, nested: &mut Nesting) -> Result<Chart, LoadError> {
     let mut chart = Chart::default();
     let mut has_metadata = false;
     let mut notes = DecodeNotes::default();
@@ -401,6 +423,13 @@ fn load_files_within(files: Vec<File>, nested: &mut u64) -> Result<Chart, LoadEr
         if sub.starts_with('_') || sub.starts_with('.') {
             continue;
         }
+        if nested.depth >= MAX_SUBCHART_DEPTH {
+            return Err(LoadError::TooDeep {
+                name: sub,
+                parent: chart.metadata.name.clone(),
+            });
+        }
+        nested.depth += 1;
         let loaded = if extension(&sub) == ".tgz" {
             let first = files.swap_remove(0);
             if first.name != sub {
@@ -424,6 +453,7 @@ fn load_files_within(files: Vec<File>, nested: &mut u64) -> Result<Chart, LoadEr
                 .collect();
             load_files_within(inner, nested)
         };
+        nested.depth -= 1;
         match loaded {
             Ok(c) => chart.dependencies.push(c),
             Err(e) => {
@@ -922,6 +952,29 @@ mod tests {
         // 20 of them fit.
         let e = load_archive(&tgz(&entries[..21]));
         assert!(e.is_ok(), "{:?}", e.err());
+    }
+
+    #[test]
+    fn subchart_nesting_is_limited() {
+        let chart = |name: &str| format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n");
+        let nest = |levels: usize| {
+            let mut files = vec![file("Chart.yaml", &chart("top"))];
+            let mut prefix = String::new();
+            for i in 0..levels {
+                prefix.push_str(&format!("charts/c{i}/"));
+                files.push(file(
+                    &format!("{prefix}Chart.yaml"),
+                    &chart(&format!("c{i}")),
+                ));
+            }
+            files
+        };
+        let c = load_files(nest(MAX_SUBCHART_DEPTH)).unwrap();
+        assert_eq!(c.dependencies[0].dependencies[0].name(), "c1");
+        let e = load_files(nest(MAX_SUBCHART_DEPTH + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("is nested more than 64 levels deep"), "{e}");
     }
 
     /// A scratch directory under the system temp dir, removed on drop.
