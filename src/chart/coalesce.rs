@@ -8,6 +8,10 @@
 //! Type clashes keep the higher-priority value and log Helm's warning
 //! (`tracing::warn!`, where Helm uses `log.Printf`).
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+use std::rc::Rc;
+
 use serde_json::Value as Json;
 
 use crate::{Chart, Values};
@@ -27,28 +31,88 @@ pub enum CoalesceError {
 /// Helm's `CoalesceValues`: the chart's (and its subcharts') defaults
 /// under `user`, `null`s deleting keys.
 pub fn coalesce_values(chart: &Chart, user: &Values) -> Result<Values, CoalesceError> {
-    let mut dest = user.clone();
-    coalesce(chart, &mut dest, "", false)?;
-    Ok(dest)
+    let dest = Node::map_from(user);
+    coalesce(chart, &dest, "", false)?;
+    Ok(Node::map_into(&dest))
 }
 
 /// Helm's `MergeValues`: as [`coalesce_values`], but `null`s are kept (for
 /// steps whose result is coalesced again later).
 pub fn merge_values(chart: &Chart, user: &Values) -> Result<Values, CoalesceError> {
-    let mut dest = user.clone();
-    coalesce(chart, &mut dest, "", true)?;
-    Ok(dest)
+    let dest = Node::map_from(user);
+    coalesce(chart, &dest, "", true)?;
+    Ok(Node::map_into(&dest))
 }
 
 /// Helm's `CoalesceTables`: `src` merged under `dst` (dst wins), `null` in
 /// `dst` deleting what `src` has.
 pub fn coalesce_tables(dst: &mut Values, src: Values) {
-    coalesce_tables_full_key(dst, src, "", false);
+    tables(dst, src, false);
 }
 
 /// Helm's `MergeTables`: as [`coalesce_tables`], keeping `null`s.
 pub fn merge_tables(dst: &mut Values, src: Values) {
-    coalesce_tables_full_key(dst, src, "", true);
+    tables(dst, src, true);
+}
+
+fn tables(dst: &mut Values, src: Values, merge: bool) {
+    let d = Node::map_from(dst);
+    let s = Node::map_from(&src);
+    coalesce_tables_full_key(&d, &s, "", merge);
+    *dst = Node::map_into(&d);
+}
+
+/// A values tree as Go holds it while coalescing: maps are shared objects
+/// (`coalesceGlobals` copies a global table one level deep, so deeper
+/// tables are the same map in the parent and every subchart, and what one
+/// chart merges into them the others see). Lists and scalars are never
+/// mutated and stay plain JSON.
+#[derive(Clone)]
+enum Node {
+    Leaf(Json),
+    Map(MapRef),
+}
+
+type MapRef = Rc<RefCell<BTreeMap<String, Node>>>;
+
+impl Node {
+    fn from_json(v: &Json) -> Node {
+        match v {
+            Json::Object(m) => Node::Map(Node::map_from(m)),
+            other => Node::Leaf(other.clone()),
+        }
+    }
+
+    /// A fresh deep copy (Go's `copystructure.Copy`).
+    fn map_from(m: &Values) -> MapRef {
+        Rc::new(RefCell::new(
+            m.iter()
+                .map(|(k, v)| (k.clone(), Node::from_json(v)))
+                .collect(),
+        ))
+    }
+
+    fn to_json(&self) -> Json {
+        match self {
+            Node::Leaf(v) => v.clone(),
+            Node::Map(m) => Json::Object(Node::map_into(m)),
+        }
+    }
+
+    fn map_into(m: &MapRef) -> Values {
+        m.borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect()
+    }
+
+    fn is_null(&self) -> bool {
+        matches!(self, Node::Leaf(Json::Null))
+    }
+}
+
+fn new_map() -> MapRef {
+    Rc::new(RefCell::new(BTreeMap::new()))
 }
 
 fn concat_prefix(a: &str, b: &str) -> String {
@@ -59,12 +123,7 @@ fn concat_prefix(a: &str, b: &str) -> String {
     }
 }
 
-fn coalesce(
-    chart: &Chart,
-    dest: &mut Values,
-    prefix: &str,
-    merge: bool,
-) -> Result<(), CoalesceError> {
+fn coalesce(chart: &Chart, dest: &MapRef, prefix: &str, merge: bool) -> Result<(), CoalesceError> {
     coalesce_chart_values(chart, dest, prefix, merge);
     coalesce_deps(chart, dest, prefix, merge)
 }
@@ -73,39 +132,45 @@ fn coalesce(
 /// down) coalesced with its own defaults.
 fn coalesce_deps(
     chart: &Chart,
-    dest: &mut Values,
+    dest: &MapRef,
     prefix: &str,
     merge: bool,
 ) -> Result<(), CoalesceError> {
     let sub_prefix = concat_prefix(prefix, chart.name());
     for sub in &chart.dependencies {
         let name = sub.name();
-        let mut sub_values = match dest.remove(name) {
-            None => Values::new(),
-            Some(Json::Object(m)) => m,
+        let existing = dest.borrow().get(name).cloned();
+        let sub_values = match existing {
+            None => {
+                let m = new_map();
+                dest.borrow_mut()
+                    .insert(name.to_string(), Node::Map(m.clone()));
+                m
+            }
+            Some(Node::Map(m)) => m,
             Some(other) => {
-                let shown = go_bad_t(&other);
-                dest.insert(name.to_string(), other);
                 return Err(CoalesceError::TypeMismatch {
                     name: name.to_string(),
-                    shown,
+                    shown: go_bad_t(&other.to_json()),
                 });
             }
         };
-        coalesce_globals(&mut sub_values, dest, &sub_prefix);
-        let res = coalesce(sub, &mut sub_values, &sub_prefix, merge);
-        dest.insert(name.to_string(), Json::Object(sub_values));
-        res?;
+        coalesce_globals(&sub_values, dest, &sub_prefix);
+        coalesce(sub, &sub_values, &sub_prefix, merge)?;
+        dest.borrow_mut()
+            .insert(name.to_string(), Node::Map(sub_values));
     }
     Ok(())
 }
 
 /// Helm's `coalesceGlobals`: `src`'s globals merged into `dest`'s, the
-/// parent's (`src`) values winning.
-fn coalesce_globals(dest: &mut Values, src: &Values, prefix: &str) {
-    let mut dg = match dest.get(GLOBAL_KEY) {
-        None => Values::new(),
-        Some(Json::Object(m)) => m.clone(),
+/// parent's (`src`) values winning; each global table copied one level
+/// deep, as Helm's `copyMap` does.
+fn coalesce_globals(dest: &MapRef, src: &MapRef, prefix: &str) {
+    let dest_global = dest.borrow().get(GLOBAL_KEY).cloned();
+    let dg = match dest_global {
+        None => new_map(),
+        Some(Node::Map(m)) => m,
         Some(_) => {
             tracing::warn!(
                 "warning: skipping globals because destination {GLOBAL_KEY} is not a table."
@@ -113,139 +178,165 @@ fn coalesce_globals(dest: &mut Values, src: &Values, prefix: &str) {
             return;
         }
     };
-    let sg = match src.get(GLOBAL_KEY) {
-        None => Values::new(),
-        Some(Json::Object(m)) => m.clone(),
+    let src_global = src.borrow().get(GLOBAL_KEY).cloned();
+    let sg = match src_global {
+        None => new_map(),
+        Some(Node::Map(m)) => m,
         Some(_) => {
             tracing::warn!("warning: skipping globals because source {GLOBAL_KEY} is not a table.");
             return;
         }
     };
-    for (key, val) in sg {
-        match val {
-            Json::Object(vv) => match dg.remove(&key) {
-                None => {
-                    dg.insert(key, Json::Object(vv));
+    if !Rc::ptr_eq(&dg, &sg) {
+        let entries: Vec<(String, Node)> = sg
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (key, val) in entries {
+            let current = dg.borrow().get(&key).cloned();
+            match val {
+                Node::Map(vm) => {
+                    let vv: MapRef = Rc::new(RefCell::new(vm.borrow().clone()));
+                    match current {
+                        None => {
+                            dg.borrow_mut().insert(key, Node::Map(vv));
+                        }
+                        Some(Node::Map(dest_map)) => {
+                            let sub_prefix = concat_prefix(prefix, &key);
+                            coalesce_tables_full_key(&vv, &dest_map, &sub_prefix, true);
+                            dg.borrow_mut().insert(key, Node::Map(vv));
+                        }
+                        Some(_) => {
+                            tracing::warn!(
+                                "Conflict: cannot merge map onto non-map for {key:?}. Skipping."
+                            );
+                        }
+                    }
                 }
-                Some(Json::Object(dest_map)) => {
-                    let mut vv = vv;
-                    let sub_prefix = concat_prefix(prefix, &key);
-                    coalesce_tables_full_key(&mut vv, dest_map, &sub_prefix, true);
-                    dg.insert(key, Json::Object(vv));
-                }
-                Some(other) => {
-                    tracing::warn!(
-                        "Conflict: cannot merge map onto non-map for {key:?}. Skipping."
-                    );
-                    dg.insert(key, other);
-                }
-            },
-            val => {
-                if matches!(dg.get(&key), Some(Json::Object(_))) {
-                    tracing::warn!("key {key} is table. Skipping");
-                } else {
-                    dg.insert(key, val);
+                leaf => {
+                    if matches!(current, Some(Node::Map(_))) {
+                        tracing::warn!("key {key} is table. Skipping");
+                    } else {
+                        dg.borrow_mut().insert(key, leaf);
+                    }
                 }
             }
         }
     }
-    dest.insert(GLOBAL_KEY.to_string(), Json::Object(dg));
+    dest.borrow_mut()
+        .insert(GLOBAL_KEY.to_string(), Node::Map(dg));
 }
 
-/// Helm's `coalesceValues`: one chart's defaults under `v`.
-fn coalesce_chart_values(chart: &Chart, v: &mut Values, prefix: &str, merge: bool) {
+/// Helm's `coalesceValues`: one chart's defaults (a fresh copy) under `v`.
+fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
     let sub_prefix = concat_prefix(prefix, chart.name());
     for (key, val) in &chart.values {
-        match v.get_mut(key) {
-            Some(Json::Null) if !merge => {
-                v.remove(key);
+        let current = v.borrow().get(key).cloned();
+        match current {
+            Some(n) if n.is_null() && !merge => {
+                v.borrow_mut().remove(key);
             }
-            Some(Json::Object(dest)) => match val {
+            Some(Node::Map(dest)) => match val {
                 Json::Object(src) => {
                     let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    let mut src = src.clone();
+                    let src = Node::map_from(src);
                     if !merge {
-                        clean_nil_values(&mut src);
+                        clean_nil_values(&src);
                     }
                     let full = concat_prefix(&sub_prefix, key);
-                    coalesce_tables_full_key(dest, src, &full, merge);
+                    coalesce_tables_full_key(&dest, &src, &full, merge);
                 }
                 Json::Null => {}
                 _ => tracing::warn!("warning: skipped value for {sub_prefix}.{key}: Not a table."),
             },
             Some(_) => {}
             None => {
-                if !merge {
-                    match val {
-                        Json::Null => continue,
-                        Json::Object(m) => {
-                            let mut m = m.clone();
-                            clean_nil_values(&mut m);
-                            v.insert(key.clone(), Json::Object(m));
-                            continue;
-                        }
-                        _ => {}
-                    }
+                if !merge && val.is_null() {
+                    continue;
                 }
-                v.insert(key.clone(), val.clone());
+                let node = Node::from_json(val);
+                if let (false, Node::Map(m)) = (merge, &node) {
+                    clean_nil_values(m);
+                }
+                v.borrow_mut().insert(key.clone(), node);
             }
         }
     }
 }
 
 /// Helm's `coalesceTablesFullKey`: `src` merged under `dst` (dst wins).
-fn coalesce_tables_full_key(dst: &mut Values, mut src: Values, prefix: &str, merge: bool) {
-    let src_non_nil: std::collections::HashSet<String> = src
+fn coalesce_tables_full_key(dst: &MapRef, src: &MapRef, prefix: &str, merge: bool) {
+    if Rc::ptr_eq(dst, src) {
+        // Merging a map with itself changes nothing.
+        return;
+    }
+    let src_non_nil: HashSet<String> = src
+        .borrow()
         .iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(k, _)| k.clone())
         .collect();
-    for (key, val) in dst.iter() {
-        if val.is_null() {
-            src.insert(key.clone(), Json::Null);
+    {
+        let dst_ref = dst.borrow();
+        let mut src_mut = src.borrow_mut();
+        for (key, val) in dst_ref.iter() {
+            if val.is_null() {
+                src_mut.insert(key.clone(), Node::Leaf(Json::Null));
+            }
         }
     }
-    for (key, val) in src {
+    let entries: Vec<(String, Node)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (key, val) in entries {
         let full = || concat_prefix(prefix, &key);
-        match dst.get_mut(&key) {
-            Some(Json::Null) if !merge && src_non_nil.contains(&key) => {
-                dst.remove(&key);
+        let current = dst.borrow().get(&key).cloned();
+        match (current, val) {
+            (Some(dv), _) if dv.is_null() && !merge && src_non_nil.contains(&key) => {
+                dst.borrow_mut().remove(&key);
             }
-            None => {
-                dst.insert(key, val);
+            (None, val) => {
+                dst.borrow_mut().insert(key, val);
             }
-            Some(dv) => match (dv, val) {
-                (Json::Object(dv), Json::Object(sv)) => {
-                    coalesce_tables_full_key(dv, sv, &full(), merge);
-                }
-                (_, Json::Object(sv)) => {
-                    tracing::warn!(
-                        "warning: cannot overwrite table with non table for {} ({})",
-                        full(),
-                        go_v(&Json::Object(sv))
-                    );
-                }
-                (Json::Object(_), val) if !val.is_null() => {
-                    tracing::warn!(
-                        "warning: destination for {} is a table. Ignoring non-table value ({})",
-                        full(),
-                        go_v(&val)
-                    );
-                }
-                _ => {}
-            },
+            (Some(Node::Map(dv)), Node::Map(sv)) => {
+                coalesce_tables_full_key(&dv, &sv, &full(), merge);
+            }
+            (Some(_), Node::Map(sv)) => {
+                tracing::warn!(
+                    "warning: cannot overwrite table with non table for {} ({})",
+                    full(),
+                    go_v(&Node::Map(sv).to_json())
+                );
+            }
+            (Some(Node::Map(_)), val) if !val.is_null() => {
+                tracing::warn!(
+                    "warning: destination for {} is a table. Ignoring non-table value ({})",
+                    full(),
+                    go_v(&val.to_json())
+                );
+            }
+            _ => {}
         }
     }
 }
 
 /// Helm's `cleanNilValues`: drop `null` entries of maps, recursively (not
 /// inside lists).
-pub(crate) fn clean_nil_values(m: &mut Values) {
-    m.retain(|_, v| !v.is_null());
-    for v in m.values_mut() {
-        if let Json::Object(sub) = v {
-            clean_nil_values(sub);
-        }
+fn clean_nil_values(m: &MapRef) {
+    m.borrow_mut().retain(|_, v| !v.is_null());
+    let children: Vec<MapRef> = m
+        .borrow()
+        .values()
+        .filter_map(|v| match v {
+            Node::Map(c) => Some(c.clone()),
+            Node::Leaf(_) => None,
+        })
+        .collect();
+    for c in children {
+        clean_nil_values(&c);
     }
 }
 

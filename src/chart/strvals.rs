@@ -179,6 +179,22 @@ fn go_quote(s: &str) -> String {
     berth_template::fmt::quote(s)
 }
 
+/// Go's `%q` of a `[]rune`: each rune as a quoted character, `['a' 'b']`.
+fn go_quote_runes(s: &str) -> String {
+    let runes: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '"' => "'\"'".to_string(),
+            c => {
+                let q = go_quote(&c.to_string());
+                format!("'{}'", &q[1..q.len() - 1])
+            }
+        })
+        .collect();
+    format!("[{}]", runes.join(" "))
+}
+
 /// Go's type name of a value inside `map[string]interface{}`, for the
 /// `interface conversion` panic text Helm reports.
 fn go_type_name(v: &Json) -> &'static str {
@@ -311,9 +327,7 @@ impl<'a> Parser<'a> {
         };
         match last {
             '[' => {
-                let i = self
-                    .key_index()
-                    .map_err(|e| Stop::Err(format!("error parsing index: {e}")))?;
+                let i = self.key_index()?;
                 let list = match data.get_mut(&k) {
                     None => Vec::new(),
                     Some(Json::Array(l)) => std::mem::take(l),
@@ -425,12 +439,13 @@ impl<'a> Parser<'a> {
     }
 
     /// Go's `keyIndex`: the runes up to `]` as an `int` (`strconv.Atoi`).
-    fn key_index(&mut self) -> Result<i64, String> {
+    /// The end of input wraps `io.EOF`, which ends the line silently.
+    fn key_index(&mut self) -> Step<i64> {
         let v = match self.until(&[']']) {
             Ok((v, _)) => v,
-            Err(_) => return Err("EOF".into()),
+            Err(_) => return Err(Stop::Eof),
         };
-        atoi(&v)
+        atoi(&v).map_err(|e| Stop::Err(format!("error parsing index: {e}")))
     }
 
     /// Go's `listItem`: returns the list (to be stored by the caller even
@@ -445,13 +460,19 @@ impl<'a> Parser<'a> {
         let (k, last) = match self.until(&['[', '.', '=']) {
             Ok(r) => r,
             Err(k) if !k.is_empty() => {
-                let msg = format!("unexpected data at end of array index: {}", go_quote(&k));
+                let msg = format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote_runes(&k)
+                );
                 return (list, Err(Stop::Err(msg)));
             }
             Err(_) => return (list, Err(Stop::Eof)),
         };
         if !k.is_empty() {
-            let msg = format!("unexpected data at end of array index: {}", go_quote(&k));
+            let msg = format!(
+                "unexpected data at end of array index: {}",
+                go_quote_runes(&k)
+            );
             return (list, Err(Stop::Err(msg)));
         }
         match last {
@@ -494,7 +515,7 @@ impl<'a> Parser<'a> {
             '[' => {
                 let next = match self.key_index() {
                     Ok(n) => n,
-                    Err(e) => return (list, Err(Stop::Err(format!("error parsing index: {e}")))),
+                    Err(e) => return (list, Err(e)),
                 };
                 let idx = i as usize;
                 let current = match list.get_mut(idx) {

@@ -1,6 +1,8 @@
 //! Unit tests of the pipeline's steps on hand-built charts. The
 //! differential test against Helm is in `crate::tests`.
 
+mod oracle;
+
 use super::*;
 use crate::values::parse;
 use crate::{Dependency, Metadata};

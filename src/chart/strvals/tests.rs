@@ -155,7 +155,7 @@ fn errors_read_as_helm_words_them() {
     );
     assert_eq!(
         set("a[0]x=1").unwrap_err(),
-        r#"unexpected data at end of array index: "x""#
+        "unexpected data at end of array index: ['x']"
     );
     assert_eq!(
         set("a=1,a.b=2").unwrap_err(),
