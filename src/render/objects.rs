@@ -298,6 +298,15 @@ impl Object for CapabilitiesObject {
             _ => None,
         }
     }
+    fn json_value(&self) -> Option<Value> {
+        // encoding/json: the exported fields (berth's maps sort keys, so
+        // `toJson` lists them alphabetically where Go keeps field order).
+        let mut m = BTreeMap::new();
+        m.insert("KubeVersion".to_string(), self.kube.json_value()?);
+        m.insert("APIVersions".to_string(), self.apis.json_value()?);
+        m.insert("HelmVersion".to_string(), self.helm.json_value()?);
+        Some(Value::map(m))
+    }
     fn format_v(&self) -> String {
         // text/template prints through the pointer: the struct's fields.
         format!(
@@ -444,12 +453,16 @@ impl Object for BuildInfo {
             ("git_commit", &h.git_commit),
             ("git_tree_state", &h.git_tree_state),
             ("go_version", &h.go_version),
-            ("kube_client_version", &h.kube_client_version),
         ] {
             if !v.is_empty() {
                 m.insert(k.to_string(), Value::str(v));
             }
         }
+        // The only field without `omitempty`.
+        m.insert(
+            "kube_client_version".to_string(),
+            Value::str(&h.kube_client_version),
+        );
         Some(Value::map(m))
     }
     fn as_any(&self) -> &dyn Any {
