@@ -7,6 +7,7 @@
 //! `cargo test --test e2e [-- FILTER... | --list]`.
 
 mod env;
+mod oci_registry;
 mod smoke_cluster;
 mod smoke_registry;
 
@@ -23,6 +24,7 @@ fn all_tests() -> Vec<Test> {
     let mut tests = Vec::new();
     tests.extend(smoke_cluster::tests());
     tests.extend(smoke_registry::tests());
+    tests.extend(oci_registry::tests());
     tests
 }
 
