@@ -64,27 +64,60 @@ fn process_enabled(chart: &mut Chart, values: &Values, path: &str) -> Result<(),
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let loaded = std::mem::take(&mut chart.dependencies);
+    // Charts are moved, not copied, unless several dependencies use the
+    // same subchart (aliases), and then only for all but its last use.
+    let mut loaded: Vec<Option<Chart>> = std::mem::take(&mut chart.dependencies)
+        .into_iter()
+        .map(Some)
+        .collect();
+    let matches = |c: &Chart, req: &Dependency| {
+        c.name() == req.name && is_compatible_range(&req.version, &c.metadata.version)
+    };
     let mut subcharts: Vec<Chart> = Vec::with_capacity(loaded.len());
     // Subcharts no dependency declares (by name and version) stay as they are.
-    for existing in &loaded {
-        let declared = chart.metadata.dependencies.iter().any(|req| {
-            existing.name() == req.name
-                && is_compatible_range(&req.version, &existing.metadata.version)
+    for slot in &mut loaded {
+        let declared = slot.as_ref().is_some_and(|c| {
+            chart
+                .metadata
+                .dependencies
+                .iter()
+                .any(|req| matches(c, req))
         });
         if !declared {
-            subcharts.push(existing.clone());
+            subcharts.extend(slot.take());
         }
     }
-    for req in &mut chart.metadata.dependencies {
-        if let Some(found) = alias_dependency(&loaded, req) {
-            subcharts.push(found);
+    // Helm's getAliasDependency: the first loaded subchart matching each
+    // dependency, renamed to its alias.
+    let chosen: Vec<Option<usize>> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .map(|req| {
+            loaded
+                .iter()
+                .position(|slot| slot.as_ref().is_some_and(|c| matches(c, req)))
+        })
+        .collect();
+    for (n, req) in chart.metadata.dependencies.iter_mut().enumerate() {
+        if let Some(i) = chosen[n] {
+            let last_use = !chosen[n + 1..].contains(&Some(i));
+            let found = if last_use {
+                loaded[i].take()
+            } else {
+                loaded[i].clone()
+            };
+            if let Some(mut found) = found {
+                if !req.alias.is_empty() {
+                    found.metadata.name = req.alias.clone();
+                }
+                subcharts.push(found);
+            }
         }
         if !req.alias.is_empty() {
             req.name = req.alias.clone();
         }
     }
-    drop(loaded);
     chart.dependencies = subcharts;
 
     for req in &mut chart.metadata.dependencies {
@@ -118,19 +151,6 @@ fn process_enabled(chart: &mut Chart, values: &Values, path: &str) -> Result<(),
         process_enabled(sub, &cvals, &sub_path)?;
     }
     Ok(())
-}
-
-/// Helm's `getAliasDependency`: a copy of the first loaded subchart with
-/// the dependency's name and a version in its range, renamed to the alias.
-fn alias_dependency(loaded: &[Chart], req: &Dependency) -> Option<Chart> {
-    let found = loaded
-        .iter()
-        .find(|c| c.name() == req.name && is_compatible_range(&req.version, &c.metadata.version))?;
-    let mut out = found.clone();
-    if !req.alias.is_empty() {
-        out.metadata.name = req.alias.clone();
-    }
-    Some(out)
 }
 
 /// Helm's `processDependencyTags`: with a `tags` table in the values, a

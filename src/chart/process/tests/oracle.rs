@@ -489,6 +489,34 @@ fn hand_made_charts_prepare_as_helm_does() {
             "apiVersion: v2\nname: library\nversion: 1.0.0\ntype: library\n",
         )],
     );
+    // Imports through aliases and across two levels, a sub-subchart with
+    // tags and a condition, `dependencies: []`, subchart globals from user
+    // values, type clashes.
+    write_chart(
+        &root.join("nested"),
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: nested\nversion: 1.0.0\ndependencies:\n\
+                 - name: mid\n  version: '>=0.1.0'\n  alias: middle\n  import-values: [fromLeaf, {child: own, parent: mine}]\n\
+                 - name: plain\n  version: 1.0.0\n",
+            ),
+            (
+                "values.yaml",
+                "mine: {b: parent}\nleafKey: parent-wins\nscalar: 1\ntable: {a: 1}\n",
+            ),
+            ("charts/mid/Chart.yaml", "apiVersion: v2\nname: mid\nversion: 0.2.0\ndependencies:\n- {name: leaf, version: 1.0.0, import-values: [deep], tags: [leafy], condition: leaf.enabled}\n- {name: other, version: 1.0.0, condition: 'other.enabled,middle.other'}\n"),
+            ("charts/mid/values.yaml", "own: {a: mid, b: mid}\nexports: {fromLeaf: {leafKey: mid}}\nglobal: {level: {one: {two: mid}}}\n"),
+            ("charts/mid/charts/leaf/Chart.yaml", "apiVersion: v2\nname: leaf\nversion: 1.0.0\n"),
+            ("charts/mid/charts/leaf/values.yaml", "exports: {deep: {fromDeep: 1, leafKey: leaf}}\nenabled: true\n"),
+            ("charts/mid/charts/other/Chart.yaml", "apiVersion: v2\nname: other\nversion: 1.0.0\n"),
+            ("charts/mid/charts/other/values.yaml", "x: 1\n"),
+            ("charts/plain/Chart.yaml", "apiVersion: v2\nname: plain\nversion: 1.0.0\ndependencies: []\n"),
+            ("charts/plain/values.yaml", "p: 1\nglobal: {level: {one: {three: plain}}}\n"),
+            ("charts/plain/charts/gated/Chart.yaml", "apiVersion: v2\nname: gated\nversion: 1.0.0\n"),
+            ("charts/plain/charts/gated/values.yaml", "g: 1\n"),
+        ],
+    );
     let values_file = root.join("user.yaml");
     std::fs::write(
         &values_file,
@@ -598,6 +626,51 @@ fn hand_made_charts_prepare_as_helm_does() {
             d("schema"),
             Flags::default(),
             "v1.30.2-eks.1",
+        ),
+        (
+            "nested defaults".into(),
+            d("nested"),
+            Flags::default(),
+            "1.33.0",
+        ),
+        (
+            "nested tags off".into(),
+            d("nested"),
+            f(&[], &["tags.leafy=false"]),
+            "1.33.0",
+        ),
+        (
+            "nested leaf off".into(),
+            d("nested"),
+            f(&[], &["middle.leaf.enabled=false,middle.other=false"]),
+            "1.33.0",
+        ),
+        (
+            "nested other on".into(),
+            d("nested"),
+            f(&[], &["middle.other.enabled=true,middle.other=false"]),
+            "1.33.0",
+        ),
+        (
+            "nested user globals".into(),
+            d("nested"),
+            f(
+                &[],
+                &["middle.global.level.one.four=user,global.level.one.two=top,plain.global.x=1"],
+            ),
+            "1.33.0",
+        ),
+        (
+            "nested clashes".into(),
+            d("nested"),
+            f(&[], &["scalar.a=1,table=2,mine=null,middle.own.a=null"]),
+            "1.33.0",
+        ),
+        (
+            "nested subchart scalar".into(),
+            d("nested"),
+            f(&[], &["plain=1"]),
+            "1.33.0",
         ),
         ("missing".into(), d("missing"), Flags::default(), "1.33.0"),
         ("library".into(), d("library"), Flags::default(), "1.33.0"),
