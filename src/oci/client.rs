@@ -397,11 +397,18 @@ impl Client {
     }
 
     /// Resolve a tag to the digest of its manifest: one HEAD when the
-    /// registry sends `Docker-Content-Digest`, else a GET whose body is
-    /// hashed.
+    /// registry sends `Docker-Content-Digest`, else (no header, or HEAD
+    /// answered 405/501) a GET whose body is hashed.
     pub async fn resolve(&self, repository: &str, tag: &str) -> Result<Digest, Error> {
         validate_tag(tag).map_err(|r| Error::InvalidOptions(format!("tag {tag:?}: {r}")))?;
-        let head = self.head_manifest(repository, tag).await?;
+        let head = match self.head_manifest(repository, tag).await {
+            Ok(head) => head,
+            // A registry without HEAD for manifests.
+            Err(Error::Registry {
+                status: 405 | 501, ..
+            }) => return Ok(self.fetch_manifest(repository, tag).await?.digest),
+            Err(e) => return Err(e),
+        };
         match head.digest {
             Some(d) => Ok(d),
             None => Ok(self.fetch_manifest(repository, tag).await?.digest),

@@ -47,6 +47,13 @@ enum Reply {
         status: u16,
         headers: Vec<(String, String)>,
     },
+    /// Promise `length` bytes, send `prefix`, then go quiet.
+    Stall {
+        status: u16,
+        headers: Vec<(String, String)>,
+        prefix: Vec<u8>,
+        length: usize,
+    },
 }
 
 fn reply(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Reply {
@@ -207,6 +214,19 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             let chunk = vec![b'x'; 64 * 1024];
             while s.write_all(&chunk).await.is_ok() {}
         }
+        Reply::Stall {
+            status,
+            headers,
+            prefix,
+            length,
+        } => {
+            let _ = s
+                .write_all(head(status, &headers, Some(length)).as_bytes())
+                .await;
+            let _ = s.write_all(&prefix).await;
+            let _ = s.flush().await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
     }
     let _ = s.shutdown().await;
 }
@@ -317,14 +337,21 @@ async fn honest_manifest_by_tag_reports_its_digest() {
     let body = helm_manifest(&descriptor(HELM_CHART_LAYER, b"chart"));
     let digest = Digest::sha256_of(&body);
     let served = body.clone();
-    let s =
-        Server::start(move |_| reply(200, &[("Content-Type", OCI_MANIFEST)], served.clone())).await;
+    let s = Server::start(move |req| {
+        if req.method == "HEAD" && req.path().contains("nohead") {
+            return reply(405, &[], "");
+        }
+        reply(200, &[("Content-Type", OCI_MANIFEST)], served.clone())
+    })
+    .await;
     let c = client(&s, Credentials::Anonymous, options());
     let m = c.fetch_manifest("charts/app", "1.0.0").await.unwrap();
     assert_eq!(m.digest, digest);
     assert_eq!(m.bytes, body);
     // No Docker-Content-Digest on HEAD: resolve hashes a GET.
     assert_eq!(c.resolve("charts/app", "1.0.0").await.unwrap(), digest);
+    // HEAD not allowed: the same, through GET.
+    assert_eq!(c.resolve("charts/nohead", "1.0.0").await.unwrap(), digest);
 }
 
 #[tokio::test]
@@ -1047,6 +1074,46 @@ async fn giant_error_bodies_are_cut_and_rate_limits_reported() {
     assert!(err.is_retryable());
     let err = c.list_tags("charts/long").await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
+}
+
+#[tokio::test]
+async fn slow_bodies_time_out() {
+    let manifest = helm_manifest(&descriptor(HELM_CHART_LAYER, b"chart"));
+    let desc = descriptor(HELM_CHART_LAYER, &[b'x'; 1000]);
+    let s = Server::start(move |req| Reply::Stall {
+        status: 200,
+        headers: vec![("Content-Type".into(), OCI_MANIFEST.into())],
+        prefix: if req.path().contains("/blobs/") {
+            vec![b'x'; 10]
+        } else {
+            manifest[..10].to_vec()
+        },
+        length: if req.path().contains("/blobs/") {
+            1000
+        } else {
+            manifest.len()
+        },
+    })
+    .await;
+    let c = client(
+        &s,
+        Credentials::Anonymous,
+        ClientOptions {
+            timeout: Duration::from_secs(1),
+            ..options()
+        },
+    );
+    let started = std::time::Instant::now();
+    let err = c.fetch_manifest("charts/app", "1.0.0").await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(err.is_retryable());
+    let mut out = Vec::new();
+    let err = c
+        .fetch_blob("charts/app", &desc, &mut out)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 // ---------------------------------------------------------------------------
