@@ -39,7 +39,7 @@ const OAUTH_CLIENT_ID: &str = "berth";
 
 /// How the client talks to its registry. Credentials and TLS material
 /// are plain data: the caller reads them from wherever they live.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientOptions {
     /// Plain HTTP instead of HTTPS (Flux's `insecure: true`).
     pub insecure: bool,
@@ -67,6 +67,33 @@ pub struct ClientOptions {
     /// Cap on the delay a 429 `Retry-After` can ask for.
     pub max_retry_after: Duration,
     pub user_agent: String,
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is secret; the rest only says what is set.
+        f.debug_struct("ClientOptions")
+            .field("insecure", &self.insecure)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "<set>"))
+            .field(
+                "client_cert_pem",
+                &self.client_cert_pem.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "client_key_pem",
+                &self.client_key_pem.as_ref().map(|_| "<redacted>"),
+            )
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("allow_foreign_token_realm", &self.allow_foreign_token_realm)
+            .field("max_manifest_size", &self.max_manifest_size)
+            .field("max_pages", &self.max_pages)
+            .field("tag_page_size", &self.tag_page_size)
+            .field("max_redirects", &self.max_redirects)
+            .field("max_retry_after", &self.max_retry_after)
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
 }
 
 impl Default for ClientOptions {
@@ -1443,6 +1470,49 @@ mod tests {
         assert_eq!(describe_error_body(b""), "no details");
         let long = "x".repeat(1000);
         assert_eq!(describe_error_body(long.as_bytes()).chars().count(), 301);
+    }
+
+    /// The controller shares one client between tasks: it and its futures
+    /// must be Send (no lock held across an await) and Sync.
+    #[test]
+    fn client_and_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        fn sync<T: Sync>() {}
+        sync::<Client>();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let c = client("reg.example", false, false);
+        let d = Digest::sha256_of(b"x");
+        let desc = Descriptor {
+            media_type: "m".into(),
+            digest: d.clone(),
+            size: 1,
+            urls: None,
+            annotations: None,
+            artifact_type: None,
+            platform: None,
+        };
+        let mut out = Vec::new();
+        send(&c.list_tags("a"));
+        send(&c.resolve("a", "t"));
+        send(&c.fetch_manifest("a", "t"));
+        send(&c.fetch_blob("a", &desc, &mut out));
+        send(&c.referrers("a", &d, None));
+    }
+
+    #[test]
+    fn options_debug_hides_the_key() {
+        let o = ClientOptions {
+            client_key_pem: Some(b"-----BEGIN PRIVATE KEY-----secret".to_vec()),
+            ..ClientOptions::default()
+        };
+        let shown = format!("{o:?}");
+        assert!(
+            !shown.contains("secret") && !shown.contains("45, 45"),
+            "{shown}"
+        );
     }
 
     #[test]

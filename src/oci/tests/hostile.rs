@@ -54,6 +54,8 @@ enum Reply {
         prefix: Vec<u8>,
         length: usize,
     },
+    /// Promise `length` bytes, send `prefix`, then close the connection.
+    Cut { prefix: Vec<u8>, length: usize },
 }
 
 fn reply(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Reply {
@@ -226,6 +228,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
             let _ = s.write_all(&prefix).await;
             let _ = s.flush().await;
             tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Reply::Cut { prefix, length } => {
+            let _ = s.write_all(head(200, &[], Some(length)).as_bytes()).await;
+            let _ = s.write_all(&prefix).await;
         }
     }
     let _ = s.shutdown().await;
@@ -1074,6 +1080,23 @@ async fn giant_error_bodies_are_cut_and_rate_limits_reported() {
     assert!(err.is_retryable());
     let err = c.list_tags("charts/long").await.unwrap_err();
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));
+}
+
+#[tokio::test]
+async fn connection_cut_mid_blob() {
+    let desc = descriptor(HELM_CHART_LAYER, &[b'x'; 1000]);
+    let s = Server::start(|_| Reply::Cut {
+        prefix: vec![b'x'; 100],
+        length: 1000,
+    })
+    .await;
+    let c = client(&s, Credentials::Anonymous, options());
+    let err = c
+        .fetch_blob_to_vec("charts/app", &desc, 4096)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(err.is_retryable());
 }
 
 #[tokio::test]
