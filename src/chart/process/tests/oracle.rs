@@ -889,3 +889,150 @@ fn values_flags_build_what_helm_builds() {
         failures.join("\n")
     );
 }
+
+/// Set lines drawn from strvals' own alphabet (a fixed pseudo-random
+/// sequence, so the cases are the same on every run), each through
+/// `--set`, `--set-string`, `--set-json` and `--set-literal`.
+#[test]
+fn generated_set_lines_parse_as_helm_does() {
+    const PIECES: &[&str] = &[
+        "a",
+        "b",
+        "x1",
+        ".",
+        ".",
+        "=",
+        "=",
+        ",",
+        "[0]",
+        "[1]",
+        "[2]",
+        "[",
+        "]",
+        "{",
+        "}",
+        "\\",
+        "\\,",
+        "\\.",
+        "1",
+        "0",
+        "-3",
+        "007",
+        "true",
+        "null",
+        "1.5",
+        " ",
+        "\"s\"",
+        "[1,2]",
+        "{\"k\":1}",
+        "é",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    const NAMES: &[&str] = &["a", "b", "x1", "é", "a\\.b", "c\\=d", "list"];
+    const VALUES: &[&str] = &[
+        "1",
+        "0",
+        "-3",
+        "007",
+        "true",
+        "FALSE",
+        "null",
+        "1.5",
+        "",
+        "s p",
+        "{1,x}",
+        "{}",
+        "\\,",
+        "[1,2]",
+        "{\"k\":[1,null]}",
+        "\"q\"",
+        "9223372036854775808",
+    ];
+    let mut cases = Vec::new();
+    for n in 0..600 {
+        let line: String = if n % 3 == 0 {
+            // Free-form: any pieces in any order.
+            let len = 1 + next(9);
+            (0..len).map(|_| PIECES[next(PIECES.len())]).collect()
+        } else {
+            // Well-formed assignments, sometimes nested or indexed.
+            let count = 1 + next(3);
+            let parts: Vec<String> = (0..count)
+                .map(|_| {
+                    let depth = 1 + next(3);
+                    let mut name = String::new();
+                    for d in 0..depth {
+                        if d > 0 {
+                            name.push('.');
+                        }
+                        name.push_str(NAMES[next(NAMES.len())]);
+                        if next(3) == 0 {
+                            name.push_str(&format!("[{}]", next(3)));
+                        }
+                    }
+                    format!("{name}={}", VALUES[next(VALUES.len())])
+                })
+                .collect();
+            parts.join(",")
+        };
+        let one = vec![line.clone()];
+        cases.push(Flags {
+            set: one.clone(),
+            ..Flags::default()
+        });
+        match next(3) {
+            0 => cases.push(Flags {
+                string: one,
+                ..Flags::default()
+            }),
+            1 => cases.push(Flags {
+                json: one,
+                ..Flags::default()
+            }),
+            _ => cases.push(Flags {
+                literal: one,
+                ..Flags::default()
+            }),
+        }
+    }
+    let input: String = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{}\n", c.to_json(&i.to_string())))
+        .collect();
+    let out = run_oracle(&["--strvals".to_string()], input.as_bytes());
+    assert_eq!(out.lines().count(), cases.len(), "one oracle line per case");
+    let mut failures = Vec::new();
+    for (line, case) in out.lines().zip(&cases) {
+        let helm: Json = serde_json::from_str(line).expect("oracle line is JSON");
+        let berth = case.user_values();
+        let diff = match (&berth, helm.get("error").and_then(Json::as_str)) {
+            (Ok(v), None) => {
+                first_difference("", &typed(&Json::Object(v.clone())), &helm["values"])
+            }
+            (Err(b), Some(h)) if b == h => None,
+            (Err(b), Some(h)) => Some(format!("errors: berth {b:?}, helm {h:?}")),
+            (Ok(v), Some(h)) => Some(format!(
+                "helm fails ({h}), berth gives {}",
+                typed(&Json::Object(v.clone()))
+            )),
+            (Err(b), None) => Some(format!("berth fails ({b}), helm gives {}", helm["values"])),
+        };
+        if let Some(d) = diff {
+            failures.push(format!("{case:?}: {d}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}/{} generated cases differ from helm:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
