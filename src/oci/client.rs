@@ -2,7 +2,7 @@
 //! material and caps. See the crate documentation for the rules it keeps.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -232,6 +232,10 @@ impl Client {
         let base = Url::parse(&format!("{scheme}://{registry}/"))
             .map_err(|e| Error::InvalidOptions(format!("registry {registry:?}: {e}")))?;
         let mut builder = reqwest::Client::builder()
+            .dns_resolver(GuardedResolver {
+                registry_host: host_of(&base),
+                registry_is_loopback: is_loopback_host(&host_of(&base)),
+            })
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.timeout)
@@ -1143,6 +1147,58 @@ impl Client {
     }
 }
 
+/// The system resolver, minus the addresses berth does not contact on a
+/// registry's behalf. A redirect target or token realm given by name is
+/// checked where its name is resolved: link-local and metadata addresses,
+/// the unspecified address, and loopback unless the registry is on
+/// loopback, are dropped for every name but the registry's own.
+struct GuardedResolver {
+    registry_host: String,
+    registry_is_loopback: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_string();
+        let registry_host = self.registry_host.clone();
+        let loopback_ok = self.registry_is_loopback;
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let kept = allowed_addresses(&name, &registry_host, loopback_ok, addrs);
+            if kept.is_empty() {
+                return Err(format!(
+                    "{name} resolves only to addresses berth does not contact for a registry \
+                     (loopback, link-local, cloud metadata or unspecified)"
+                )
+                .into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(kept.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+fn allowed_addresses(
+    name: &str,
+    registry_host: &str,
+    registry_is_loopback: bool,
+    addrs: Vec<SocketAddr>,
+) -> Vec<SocketAddr> {
+    if name.eq_ignore_ascii_case(registry_host) {
+        return addrs;
+    }
+    addrs
+        .into_iter()
+        .filter(|a| {
+            let ip = canonical_ip(a.ip());
+            !(ip.is_unspecified()
+                || is_link_local_or_metadata(ip)
+                || (ip.is_loopback() && !registry_is_loopback))
+        })
+        .collect()
+}
+
 /// Counts the pages of one paginated listing and refuses loops.
 struct Paginator<'a> {
     what: &'a str,
@@ -1456,6 +1512,43 @@ mod tests {
         assert!(ok("https://127.0.0.1/x").is_err());
         assert!(ok("file:///etc/passwd").is_err());
         assert!(ok("https://u:p@storage.example/").is_err());
+    }
+
+    #[test]
+    fn resolved_addresses_are_filtered_for_other_names() {
+        let addrs = |list: &[&str]| -> Vec<SocketAddr> {
+            list.iter().map(|a| a.parse().unwrap()).collect()
+        };
+        let mixed = addrs(&[
+            "169.254.169.254:0",
+            "[fe80::1]:0",
+            "127.0.0.1:0",
+            "0.0.0.0:0",
+            "[::ffff:169.254.169.254]:0",
+            "100.100.100.200:0",
+            "192.0.2.10:0",
+            "[2001:db8::1]:0",
+        ]);
+        assert_eq!(
+            allowed_addresses("storage.example", "reg.example", false, mixed.clone()),
+            addrs(&["192.0.2.10:0", "[2001:db8::1]:0"])
+        );
+        assert_eq!(
+            allowed_addresses("storage.example", "127.0.0.1", true, mixed.clone()),
+            addrs(&["127.0.0.1:0", "192.0.2.10:0", "[2001:db8::1]:0"])
+        );
+        // The registry's own name resolves to whatever it resolves to.
+        assert_eq!(
+            allowed_addresses("REG.example", "reg.example", false, mixed.clone()),
+            mixed
+        );
+        assert!(allowed_addresses(
+            "meta.example",
+            "reg.example",
+            false,
+            addrs(&["169.254.169.254:0"])
+        )
+        .is_empty());
     }
 
     #[test]

@@ -212,10 +212,18 @@ pub fn next_link(value: &str) -> Option<String> {
     }
 }
 
-/// `Retry-After` as delay-seconds. (HTTP-dates are not parsed; the caller
-/// uses its default delay for them.)
+/// `Retry-After` as delay-seconds or as an HTTP-date (the time left until
+/// then, zero when it has passed).
 pub fn retry_after(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -295,7 +303,18 @@ mod tests {
     #[test]
     fn retry_after_seconds() {
         assert_eq!(retry_after(" 12 "), Some(Duration::from_secs(12)));
-        assert_eq!(retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        // A date in the past: retry now.
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+        let left = retry_after(&soon).unwrap();
+        assert!(
+            left > Duration::from_secs(100) && left <= Duration::from_secs(120),
+            "{left:?}"
+        );
+        assert_eq!(retry_after("soon"), None);
         assert_eq!(retry_after("-1"), None);
     }
 }
