@@ -1,7 +1,7 @@
 # berth developer interface. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: build test unit e2e tools crds fmt lint conformance bench
+.PHONY: build test unit e2e tools crds fmt lint conformance conformance-template conformance-render bench bench-template bench-render
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -30,11 +30,34 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+## both differential suites against Helm (docs/conformance.md); runs the
+## second even when the first fails, and fails if either does
+conformance:
+	@status=0; \
+	$(MAKE) --no-print-directory conformance-template || status=1; \
+	$(MAKE) --no-print-directory conformance-render || status=1; \
+	exit $$status
+
 ## template engine vs Helm's own engine, every case of conformance/cases
 ## (builds the Go oracle itself); FILTER=printf/ keeps matching cases
-conformance:
+conformance-template:
 	$(CARGO) run -p berth-conformance --release --bin conformance -- $(FILTER)
 
-## template render time, berth vs Helm's engine in the same run (docs/benchmarks.md)
-bench:
+## `berth template` vs real `helm template` on every chart of the corpus
+## (BERTH_CHART_CORPUS, default ../shared/charts; builds helm itself);
+## CHARTS=grafana keeps matching cases
+conformance-render:
+	$(CARGO) build --release --bin berth
+	$(CARGO) run -p berth-render-conformance --release --bin render-conformance -- $(CHARTS)
+
+## render time against Helm in the same run (docs/benchmarks.md): the
+## template engine in-process, then whole `berth template` vs `helm template`
+## processes on every corpus chart (median wall time, peak RSS)
+bench: bench-template bench-render
+
+bench-template:
 	$(CARGO) bench -p berth-conformance --bench template
+
+bench-render:
+	$(CARGO) build --release --bin berth
+	$(CARGO) run -p berth-render-conformance --release --bin render-bench -- $(CHARTS)

@@ -7,5 +7,6 @@
 //! reaches down the flow, never back up.
 
 pub mod api;
+pub mod cmd_template;
 pub use berth_semver as semver;
 pub use berth_template as template;

@@ -25,6 +25,8 @@ enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Render a chart locally, exactly as `helm template` prints it.
+    Template(berth::cmd_template::TemplateArgs),
     /// Print the version.
     Version,
 }
@@ -51,6 +53,21 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Template(args) => match berth::cmd_template::run_template(&args) {
+            Ok(out) => {
+                use std::io::Write as _;
+                let mut stdout = std::io::stdout().lock();
+                stdout
+                    .write_all(out.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .context("failed to write the manifests")?;
+            }
+            // As helm: `Error: <message>` on stderr, exit status 1.
+            Err(e) => {
+                eprintln!("Error: {e}");
+                std::process::exit(1);
+            }
+        },
         Command::Version => println!("berth {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())
