@@ -155,6 +155,28 @@ pub fn parse_set_at_path(
     Ok(())
 }
 
+/// A HelmRelease `valuesFrom[].targetPath` with the referenced key's text,
+/// as Flux's helm-controller applies it (`ReplacePathValue`): a value
+/// wrapped in single or double quotes has every leading and trailing quote
+/// trimmed and is set as a string (`--set-string`), any other value is
+/// typed as `--set` types it; either way the line is `<path>=<value>`, so
+/// the value's own commas and braces keep their strvals meaning.
+pub fn replace_path_value(path: &str, value: &str, into: &mut Values) -> Result<(), StrvalsError> {
+    let quoted = |q: char| value.starts_with(q) && value.ends_with(q);
+    let (line, mode) = if quoted('\'') || quoted('"') {
+        let trimmed = value.trim_matches(|c| c == '\'' || c == '"');
+        (format!("{path}={trimmed}"), Mode::String)
+    } else {
+        (format!("{path}={value}"), Mode::Typed)
+    };
+    Parser::new(&line, mode)
+        .run(into)
+        .map_err(|reason| StrvalsError::TargetPath {
+            path: path.to_string(),
+            reason,
+        })
+}
+
 /// Every JSON number as Go's `encoding/json` decodes into `interface{}`:
 /// a `float64`.
 fn json_numbers_as_f64(v: Json) -> Json {

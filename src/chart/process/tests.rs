@@ -1,5 +1,5 @@
 //! Unit tests of the pipeline's steps on hand-built charts. The
-//! differential test against Helm is in `crate::tests`.
+//! differential tests against Helm are in the `oracle` submodule.
 
 mod oracle;
 

@@ -1,6 +1,6 @@
 //! Unit tests: facts from Helm v4.3.1's `pkg/strvals` tests and source,
 //! re-expressed. The differential test against the real parser (through
-//! the oracle) is in `crate::tests::strvals_oracle`.
+//! the oracle) is in `crate::process::tests::oracle`.
 
 use super::*;
 
@@ -245,4 +245,18 @@ fn target_paths() {
     assert_eq!(typed(&v["top"]), r#""{x,y}""#);
     assert!(parse_set_at_path("a.", Json::Null, &mut Values::new()).is_err());
     assert!(parse_set_at_path("a[0]x", Json::Null, &mut v).is_err());
+}
+
+#[test]
+fn flux_target_paths() {
+    let mut v = Values::new();
+    replace_path_value("a.b", "1", &mut v).unwrap();
+    replace_path_value("a.c", "'1'", &mut v).unwrap();
+    replace_path_value("a.d", "\"'x y'\"", &mut v).unwrap();
+    replace_path_value("a.e", "{p,q}", &mut v).unwrap();
+    assert_eq!(
+        typed_map(&v),
+        r#"{"a":{"b":i64(1),"c":"1","d":"x y","e":["p","q"]}}"#
+    );
+    assert!(replace_path_value("a[x]", "1", &mut v).is_err());
 }
