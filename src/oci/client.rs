@@ -897,6 +897,8 @@ impl Client {
                 .await?;
             let mut state = self.auth.lock().unwrap_or_else(|p| p.into_inner());
             state.scheme = Some(KnownScheme::Bearer);
+            let now = Instant::now();
+            state.tokens.retain(|_, t| t.expires > now);
             state.tokens.insert(
                 scope.to_string(),
                 CachedToken {
@@ -1379,8 +1381,19 @@ fn transport_error(what: &str, e: reqwest::Error) -> Error {
             what: what.to_string(),
         }
     } else {
+        let mut detail = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            let text = c.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(": ");
+                detail.push_str(&text);
+            }
+            cause = c.source();
+        }
         Error::Transport {
             what: what.to_string(),
+            detail,
             source: e,
         }
     }

@@ -58,9 +58,13 @@ pub enum Error {
     #[error("timed out: {what}")]
     Timeout { what: String },
 
-    #[error("failed to reach the registry for {what}: {source}")]
+    /// `detail` is the whole cause chain (e.g. the TLS verification
+    /// error under reqwest's "error sending request"), for a message a
+    /// human can act on.
+    #[error("failed to reach the registry for {what}: {detail}")]
     Transport {
         what: String,
+        detail: String,
         #[source]
         source: reqwest::Error,
     },
