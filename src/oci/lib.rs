@@ -39,7 +39,9 @@
 //!   Redirects are followed by hand, at most `max_redirects` times. A hop
 //!   to another origin (a blob storage host) carries no `Authorization`.
 //!   HTTPS→HTTP is refused unless `insecure` is set. Loopback, link-local
-//!   and metadata addresses are refused unless the registry is there.
+//!   and metadata addresses are refused unless the registry is there. That
+//!   holds for IP literals and for names: the client's DNS resolver drops
+//!   such addresses for every name but the registry's own.
 //! - **Auth**: each request first goes out anonymously, or with a cached
 //!   token or Basic header. On a 401 the client answers the challenge once.
 //!   `Basic` gets the user name and password. `Bearer` gets a token from
@@ -54,8 +56,14 @@
 //! - **Caps**: manifests and tag/referrers pages are capped at 4 MiB
 //!   (configurable), error bodies at 64 KiB, and pagination at
 //!   `max_pages` pages (default 100). Each next page must come from the
-//!   same origin, and a page is never read twice. A blob may not grow past
+//!   same origin, and a page is never read twice. With `tag_page_size` set,
+//!   a full page that has no `Link` continues with `last=<tag>`, for
+//!   registries that honour `n` but send no Link. A blob may not grow past
 //!   its descriptor's size.
+//! - **Rate limits**: a 429 is [`Error::RateLimited`]. It carries the
+//!   `Retry-After` delay (seconds or an HTTP-date), capped by
+//!   `max_retry_after`. The client does not sleep or retry by itself: the
+//!   caller's backoff decides.
 //! - **Checks**: a manifest fetched by digest must hash to that digest. A
 //!   `Docker-Content-Digest` header must match the body. The body's
 //!   `mediaType` must agree with the Content-Type. Ambiguous documents are
