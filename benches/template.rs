@@ -131,7 +131,7 @@ fn main() -> anyhow::Result<()> {
             }
             let go = oracle.chart(&dir, iterations)?;
             let name = chart.name().to_string();
-            let p = match renderer.prepare(chart.chart, Some(&chart.values_yaml)) {
+            let p = match renderer.prepare(chart.chart) {
                 Ok(p) => p,
                 Err(e) => {
                     println!("{name}: berth cannot prepare the chart: {e}");

@@ -8,9 +8,8 @@
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use berth_chart::{Chart, File, Metadata, Values};
+use berth_chart::{Chart, File, Values};
 use berth_render::{Capabilities, HelmVersion, Release, RenderOptions};
-use berth_template::convert::{coalesce_chart_defaults, values_from_yaml};
 
 use crate::cases::{NamedCase, CASE_FILE};
 use crate::chart::CASE_CHART_YAML;
@@ -23,7 +22,6 @@ pub const NAMESPACE: &str = "default";
 /// Renders charts with berth's pipeline.
 pub struct Renderer {
     opts: RenderOptions,
-    case_meta: Metadata,
 }
 
 /// A chart ready to render: the chart and its coalesced default values.
@@ -62,42 +60,37 @@ impl Renderer {
                 limits: Default::default(),
                 lookup: None,
             },
-            case_meta: serde_saphyr::from_str(CASE_CHART_YAML).unwrap_or_default(),
         }
     }
 
-    /// A chart with its default values coalesced as `helm template` does
-    /// without user values (`values.yaml` decoded as Helm decodes it, nil
-    /// entries dropped).
-    pub fn prepare(&self, chart: Chart, values_yaml: Option<&str>) -> Result<Prepared, String> {
-        let values = match values_yaml {
-            Some(text) => {
-                values_from_yaml(text).map_err(|e| format!("cannot load values.yaml: {e}"))?
-            }
-            None => berth_template::Value::empty_map(),
-        };
-        let values = match berth_chart::values::from_template(&coalesce_chart_defaults(&values)) {
-            Ok(serde_json::Value::Object(m)) => m,
-            Ok(_) => Values::new(),
-            Err(e) => return Err(format!("cannot convert values: {e}")),
-        };
+    /// A loaded chart with its default values coalesced as `helm template`
+    /// does without user values (Helm's `CoalesceValues` with an empty
+    /// user map).
+    pub fn prepare(&self, chart: Chart) -> Result<Prepared, String> {
+        let values = berth_chart::coalesce::coalesce_values(&chart, &Values::new())
+            .map_err(|e| e.to_string())?;
         Ok(Prepared { chart, values })
     }
 
+    /// A case as the oracle builds it: `Chart.yaml`, `values.yaml` and the
+    /// template files through the chart loader (Helm's `LoadFiles`).
     pub fn prepare_case(&self, case: &NamedCase) -> Result<Prepared, String> {
-        let chart = Chart {
-            metadata: self.case_meta.clone(),
-            templates: case
-                .chart_files()
-                .into_iter()
-                .map(|(name, text)| File {
-                    name,
-                    data: text.into_bytes(),
-                })
-                .collect(),
-            ..Chart::default()
-        };
-        self.prepare(chart, case.case.values.as_deref())
+        let mut files = vec![File {
+            name: "Chart.yaml".into(),
+            data: CASE_CHART_YAML.as_bytes().to_vec(),
+        }];
+        if let Some(values) = &case.case.values {
+            files.push(File {
+                name: "values.yaml".into(),
+                data: values.as_bytes().to_vec(),
+            });
+        }
+        files.extend(case.chart_files().into_iter().map(|(name, text)| File {
+            name,
+            data: text.into_bytes(),
+        }));
+        let chart = berth_chart::load::load_files(files).map_err(|e| e.to_string())?;
+        self.prepare(chart)
     }
 
     /// Render a case and return its `templates/case.yaml`.

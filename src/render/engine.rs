@@ -438,6 +438,21 @@ pub fn helm_exec_error(file: &str, e: &EngineError) -> String {
     blocks.concat().trim().to_string()
 }
 
+/// Helm's `parseTemplateExecutingAtErrorType`: `<name>: executing
+/// "<fn>" at <<loc>>: <msg>` as the block header and the message.
+fn executing_form(rem: &str) -> Option<(String, &str)> {
+    let (name, after) = rem.split_once(": executing ")?;
+    let quoted = after.strip_prefix('"')?;
+    let end = quoted.find('"')?;
+    let func = &quoted[..end];
+    let after_func = quoted[end + 1..].strip_prefix(" at <")?;
+    let (loc, msg) = after_func.split_once(">: ")?;
+    Some((
+        format!("{name}\n  executing \"{func}\" at <{loc}>:\n    "),
+        msg,
+    ))
+}
+
 /// One level of `template: <name>: executing "<fn>" at <<loc>>: <msg>` (or
 /// `template: <name>: <msg>`), formatted as Helm's `TraceableError`, plus the
 /// nested template error the message wraps, if any.
@@ -446,29 +461,33 @@ fn parse_exec_level(s: &str) -> Option<(String, Option<&str>)> {
     if rem.starts_with("no template ") {
         return Some((format!("{s}\n"), None));
     }
-    let (block, msg) = if let Some((name, after)) = rem.split_once(": executing \"") {
-        let end = after.find('"')?;
-        let func = &after[..end];
-        let after_func = after[end + 1..].strip_prefix(" at <")?;
-        let (loc, msg) = after_func.split_once(">: ")?;
-        (
-            format!("{name}\n  executing \"{func}\" at <{loc}>:\n    "),
-            msg,
-        )
-    } else {
-        let sep = rem.rfind(": ")?;
-        (format!("{}\n  ", &rem[..sep]), &rem[sep + 2..])
+    let (block, msg) = match executing_form(rem) {
+        Some(parts) => parts,
+        None => {
+            // The simple form `<name>: <msg>`, split at the last `: `.
+            let sep = rem.rfind(": ")?;
+            (format!("{}\n  ", &rem[..sep]), &rem[sep + 2..])
+        }
     };
-    // A wrapped template error continues the chain.
-    let (own, next) = match msg.find(" template:") {
-        Some(cut) => (&msg[..cut], Some(msg[cut + 1..].trim_start())),
-        None => (msg, None),
+    // Helm shows the message up to a wrapped template error.
+    let own = match msg.find(" template:") {
+        Some(cut) => &msg[..cut],
+        None => msg,
     };
-    if next.is_none() && msg.contains("error calling ") {
-        // `error calling F: <plain Go error>`: Go's chain ends in an error
-        // Helm cannot parse, so Helm shows the raw message.
-        return None;
-    }
+    // Go's chain continues only through `error calling F: %w`; it goes on
+    // as a template error when the function returned one (`include`), and
+    // ends in an error Helm cannot parse otherwise (`tpl`'s "cannot parse
+    // template …", a plain Go error), so Helm shows the raw message.
+    let next = match msg.strip_prefix("error calling ") {
+        Some(call) => {
+            let (_, wrapped) = call.split_once(": ")?;
+            if !wrapped.starts_with("template: ") {
+                return None;
+            }
+            Some(wrapped)
+        }
+        None => None,
+    };
     Some((format!("{block}{own}\n"), next))
 }
 

@@ -325,6 +325,29 @@ const ERRORS_CHARTS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "tplerrors",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: tplerrors\nversion: 0.1.0\n"),
+            ("templates/_h.tpl", "{{ define \"t\" }}{{ tpl \"{{ .Values.missing.key }}\" . }}{{ end }}"),
+            ("templates/a.yaml", "x: {{ include \"t\" . }}\n"),
+        ],
+    ),
+    (
+        "tplparse",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: tplparse\nversion: 0.1.0\n"),
+            ("templates/a.yaml", "x: {{ tpl \"{{ if }}\" . }}\n"),
+        ],
+    ),
+    (
+        "divzero",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: divzero\nversion: 0.1.0\n"),
+            ("templates/_h.tpl", "{{ define \"d\" }}{{ div 1 0 }}{{ end }}"),
+            ("templates/a.yaml", "x: {{ include \"d\" . }}\n"),
+        ],
+    ),
+    (
         "failnotes",
         &[
             ("Chart.yaml", "apiVersion: v2\nname: failnotes\nversion: 0.1.0\n"),
