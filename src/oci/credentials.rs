@@ -127,7 +127,7 @@ pub mod docker_config {
             let entry = auths.get(*host).map(|e| (host.to_string(), e)).or_else(|| {
                 auths
                     .iter()
-                    .find(|(k, _)| to_hostname(k) == *host)
+                    .find(|(k, _)| to_hostname(k).eq_ignore_ascii_case(host))
                     .map(|(k, e)| (k.clone(), e))
             });
             if let Some((key, entry)) = entry {
@@ -243,7 +243,7 @@ pub mod docker_config {
                 basic("exact", "key")
             );
             assert_eq!(
-                credentials_for(json.as_bytes(), "other.example").unwrap(),
+                credentials_for(json.as_bytes(), "OTHER.example").unwrap(),
                 basic("o", "p")
             );
             assert_eq!(
