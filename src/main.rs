@@ -26,6 +26,8 @@ enum Command {
         out_dir: Option<PathBuf>,
     },
     /// Render a chart locally, exactly as `helm template` prints it.
+    // A repeated single-value flag keeps its last value, as in helm.
+    #[command(args_override_self = true)]
     Template(berth::cmd_template::TemplateArgs),
     /// Print the version.
     Version,

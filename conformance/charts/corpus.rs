@@ -71,7 +71,8 @@ pub struct ExtraCase {
 }
 
 /// Reads `extra-cases.txt`: one case a line, `#` comments, arguments split
-/// on whitespace (no quoting).
+/// on whitespace (no quoting); `{chart}` in an argument stands for the
+/// chart's directory.
 pub fn parse_extra_cases(text: &str) -> anyhow::Result<Vec<ExtraCase>> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -142,7 +143,12 @@ pub fn cases(corpus: &Path, extra: &[ExtraCase]) -> anyhow::Result<Vec<Case>> {
             ));
         }
         for e in extra.iter().filter(|e| e.chart == chart) {
-            let mut args = e.args.clone();
+            let dir_text = dir.to_string_lossy();
+            let mut args: Vec<String> = e
+                .args
+                .iter()
+                .map(|a| a.replace("{chart}", &dir_text))
+                .collect();
             args.push("--include-crds".to_string());
             out.push(case(&e.label, args));
         }
