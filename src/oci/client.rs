@@ -357,7 +357,9 @@ impl Client {
                 .options
                 .tag_page_size
                 .is_some_and(|n| n > 0 && page.len() >= n as usize);
-            let mut last_on_page = None;
+            // The lexically last tag of the page, valid or not, is where
+            // the next page starts when there is no Link.
+            let page_last = page.last().cloned();
             for tag in page {
                 if let Some(last) = &last_tag {
                     // Tags come in lexical order after `last`; anything
@@ -367,20 +369,19 @@ impl Client {
                     }
                 }
                 match validate_tag(&tag) {
-                    Ok(()) if seen.insert(tag.clone()) => {
-                        last_on_page = Some(tag.clone());
-                        tags.push(tag)
-                    }
+                    Ok(()) if seen.insert(tag.clone()) => tags.push(tag),
                     Ok(()) => {}
                     Err(reason) => tracing::warn!(%tag, reason, "skipping an invalid tag"),
                 }
             }
-            match (next, last_on_page) {
+            match (next, page_last) {
                 (Some(n), _) => url = n,
-                // No Link, but a full page: ask for the tags after the last
-                // one (the spec's `last` parameter), as long as pages bring
-                // new tags.
-                (None, Some(last)) if full_page => {
+                // No Link, but a full page: ask for the tags after its last
+                // one (the spec's `last` parameter), as long as that moves
+                // forward.
+                (None, Some(last))
+                    if full_page && last_tag.as_ref().is_none_or(|prev| last > *prev) =>
+                {
                     url = first_url.clone();
                     url.query_pairs_mut().append_pair("last", &last);
                     last_tag = Some(last);

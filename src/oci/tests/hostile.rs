@@ -954,7 +954,7 @@ async fn tag_pages_are_followed_on_the_same_origin() {
 #[tokio::test]
 async fn tag_pages_without_link_continue_with_last() {
     let s = Server::start(|req| {
-        let all = ["a", "b", "c", "d", "e"];
+        let all = ["a", "b", "c", "d!", "e"];
         let query = req
             .target
             .split_once('?')
@@ -973,7 +973,9 @@ async fn tag_pages_without_link_continue_with_last() {
         tag_page(&page, None)
     })
     .await;
-    for (n, requests) in [(2, 3), (5, 2), (9, 1)] {
+    // "d!" is not a valid tag: skipped, but the next page still starts
+    // after it.
+    for (n, requests) in [(2, 3), (5, 2), (4, 2), (9, 1)] {
         let c = client(
             &s,
             Credentials::Anonymous,
@@ -984,7 +986,7 @@ async fn tag_pages_without_link_continue_with_last() {
         );
         assert_eq!(
             c.list_tags("charts/app").await.unwrap(),
-            vec!["a", "b", "c", "d", "e"],
+            vec!["a", "b", "c", "e"],
             "n={n}"
         );
         assert_eq!(
