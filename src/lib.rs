@@ -7,6 +7,7 @@
 //! reaches down the flow, never back up.
 
 pub mod api;
+pub mod controller;
 pub mod cmd_template;
 pub use berth_semver as semver;
 pub use berth_template as template;
