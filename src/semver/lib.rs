@@ -25,6 +25,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+pub mod select;
+pub use select::{select_tag, tag_version};
+
 /// Longest version string `Version::parse` accepts, in bytes.
 pub const MAX_VERSION_LEN: usize = 256;
 /// Longest constraint string `Constraint::parse` accepts, in bytes.
