@@ -6,9 +6,10 @@
 //! `action.Install.RunWithContext`) and fail where it fails, with its words:
 //! `--kube-version` parsed → arguments → the chart located → user values
 //! (`-f` files merged in order, then `--set-json`, `--set`, `--set-string`,
-//! `--set-file`, as `values.Options.MergeValues`) → the chart loaded →
-//! release name checked → [`berth_chart::process::prepare`] (dependencies,
-//! coalescing, schema, `kubeVersion`) → [`berth_render::engine::render`] →
+//! `--set-file`, `--set-literal`, as `values.Options.MergeValues`) → the
+//! chart loaded → release name checked → [`berth_chart::process::prepare`]
+//! (dependencies, coalescing, schema, `kubeVersion`) →
+//! [`berth_render::engine::render`] →
 //! [`berth_render::output::template_output`].
 
 use std::path::{Component, Path, PathBuf};
@@ -16,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use berth_chart::load::{load_path, LoadError};
 use berth_chart::process::{prepare, ProcessError, ProcessOptions};
 use berth_chart::strvals::{
-    parse_set, parse_set_file, parse_set_json, parse_set_string, StrvalsError,
+    parse_set, parse_set_file, parse_set_json, parse_set_literal, parse_set_string, StrvalsError,
 };
 use berth_chart::values::{merge_maps, parse as parse_values, ValuesError};
 use berth_chart::{Chart, Values};
@@ -48,6 +49,10 @@ pub struct TemplateArgs {
     /// Values read from files (`key=path`; repeatable).
     #[arg(long = "set-file", value_name = "KEY=PATH")]
     pub set_file: Vec<String>,
+    /// A literal string value (`key=rest of the argument`, no escapes or
+    /// lists; repeatable).
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
     /// The release namespace (`.Release.Namespace`).
     #[arg(short = 'n', long = "namespace", default_value = "default")]
     pub namespace: String,
@@ -267,7 +272,7 @@ fn split_list(values: &[String]) -> Vec<String> {
 }
 
 /// Helm's `values.Options.MergeValues`: `-f` files merged in order, then
-/// `--set-json`, `--set`, `--set-string`, `--set-file`.
+/// `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal`.
 fn user_values(a: &TemplateArgs) -> Result<Values, TemplateError> {
     let mut base = Values::new();
     for file in split_list(&a.values) {
@@ -289,6 +294,9 @@ fn user_values(a: &TemplateArgs) -> Result<Values, TemplateError> {
     }
     for v in &a.set_file {
         parse_set_file(v, &mut base, &read_file)?;
+    }
+    for v in &a.set_literal {
+        parse_set_literal(v, &mut base)?;
     }
     Ok(base)
 }
