@@ -7,6 +7,7 @@
 //! reaches down the flow, never back up.
 
 pub mod api;
+pub mod artifact;
 pub mod controller;
 pub mod cmd_template;
 pub use berth_semver as semver;
