@@ -20,24 +20,6 @@ use anyhow::Context as _;
 use berth_render_conformance::corpus::{self, Case};
 use berth_render_conformance::process::{measure, run};
 
-const RELEASE: &str = "berth-demo";
-const NAMESPACE: &str = "berth-ns";
-const KUBE_VERSION: &str = "1.33.0";
-
-fn case_args(case: &Case) -> Vec<String> {
-    let mut args = vec![
-        "template".to_string(),
-        RELEASE.to_string(),
-        case.chart_dir.to_string_lossy().into_owned(),
-        "--namespace".to_string(),
-        NAMESPACE.to_string(),
-        "--kube-version".to_string(),
-        KUBE_VERSION.to_string(),
-    ];
-    args.extend(case.args.iter().cloned());
-    args
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -129,7 +111,7 @@ fn main() -> anyhow::Result<()> {
         });
         let mut picked = None;
         for c in candidates {
-            if run(&helm, &case_args(c))?.success {
+            if run(&helm, &c.template_args())?.success {
                 picked = Some(c);
                 break;
             }
@@ -138,7 +120,7 @@ fn main() -> anyhow::Result<()> {
             println!("{chart:<30} {:<34} helm fails on every case", "-");
             continue;
         };
-        let args = case_args(case);
+        let args = case.template_args();
         let berth_ok = run(&berth, &args)?.success;
         // Warm-up: page cache and binaries.
         measure(&helm, &args)?;

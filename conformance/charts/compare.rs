@@ -188,13 +188,11 @@ fn compare_documents(helm: &[Vec<&Doc>], berth: &[Doc], findings: &mut Vec<Strin
     // Explain the unmatched ones: pair them by object identity when
     // possible, to show what differs inside.
     let mut extra_left: Vec<usize> = extra.clone();
-    let mut shown = 0;
-    for &i in &missing {
+    for (shown, &i) in missing.iter().enumerate() {
         if shown >= 5 {
             findings.push(format!("… and {} more", missing.len() - shown));
             break;
         }
-        shown += 1;
         let hs = &helm[i];
         let id = identity(hs[0]);
         let partner = extra_left
@@ -485,7 +483,7 @@ fn common_suffix_len(strs: &[&str]) -> usize {
 }
 
 fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    if s.len() < 4 || s.len() % 4 != 0 {
+    if s.len() < 4 || !s.len().is_multiple_of(4) {
         return None;
     }
     base64::engine::general_purpose::STANDARD.decode(s).ok()
@@ -863,9 +861,9 @@ mod tests {
     fn errors_compare_by_message() {
         let h = failed("Error: execution error at (c/templates/a.yaml:1:2): boom\n");
         let same = failed("Error: execution error at (c/templates/a.yaml:1:2): boom\n");
-        assert!(compare_case(&[h.clone()], &same).semantic);
+        assert!(compare_case(std::slice::from_ref(&h), &same).semantic);
         let other = failed("Error: something else\n");
-        assert!(!compare_case(&[h.clone()], &other).semantic);
+        assert!(!compare_case(std::slice::from_ref(&h), &other).semantic);
         assert!(!compare_case(&[h], &ok("kind: A\n")).semantic);
     }
 }

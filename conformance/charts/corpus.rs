@@ -30,7 +30,30 @@ pub struct Case {
     pub args: Vec<String>,
 }
 
+/// The common arguments of every case: a non-default release name and
+/// namespace (so templates using them are exercised) and a Kubernetes
+/// version (INDEX.md: a helm built from source reports an old one).
+pub const RELEASE: &str = "berth-demo";
+pub const NAMESPACE: &str = "berth-ns";
+pub const KUBE_VERSION: &str = "1.33.0";
+
 impl Case {
+    /// The full argument list for `helm` or `berth`: `template RELEASE
+    /// CHART --namespace NS --kube-version V` and the case's own.
+    pub fn template_args(&self) -> Vec<String> {
+        let mut args = vec![
+            "template".to_string(),
+            RELEASE.to_string(),
+            self.chart_dir.to_string_lossy().into_owned(),
+            "--namespace".to_string(),
+            NAMESPACE.to_string(),
+            "--kube-version".to_string(),
+            KUBE_VERSION.to_string(),
+        ];
+        args.extend(self.args.iter().cloned());
+        args
+    }
+
     /// `chart/label`, how the report names the case.
     pub fn id(&self) -> String {
         format!("{}/{}", self.chart, self.label)

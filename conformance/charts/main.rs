@@ -15,7 +15,7 @@
 //!
 //! Exits non-zero unless every case is semantically identical.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -25,31 +25,10 @@ use berth_render_conformance::corpus::{self, Case};
 use berth_render_conformance::process::{run, Output};
 use berth_render_conformance::report::{describe, Tally};
 
-/// The common arguments of every case (INDEX.md: pass a kube version on
-/// both sides; a non-default release name and namespace so that templates
-/// using them are exercised).
-const RELEASE: &str = "berth-demo";
-const NAMESPACE: &str = "berth-ns";
-const KUBE_VERSION: &str = "1.33.0";
-
-fn case_args(case: &Case) -> Vec<String> {
-    let mut args = vec![
-        "template".to_string(),
-        RELEASE.to_string(),
-        case.chart_dir.to_string_lossy().into_owned(),
-        "--namespace".to_string(),
-        NAMESPACE.to_string(),
-        "--kube-version".to_string(),
-        KUBE_VERSION.to_string(),
-    ];
-    args.extend(case.args.iter().cloned());
-    args
-}
-
 /// helm, berth, helm, and a third helm run when the first two differ; berth
 /// runs between helm runs so a time-derived value falls inside their range.
-fn run_case(helm: &PathBuf, berth: &PathBuf, case: &Case) -> anyhow::Result<Verdict> {
-    let args = case_args(case);
+fn run_case(helm: &Path, berth: &Path, case: &Case) -> anyhow::Result<Verdict> {
+    let args = case.template_args();
     let h1 = run(helm, &args)?;
     let b = run(berth, &args)?;
     let h2 = run(helm, &args)?;
@@ -157,7 +136,7 @@ fn main() -> anyhow::Result<()> {
         tally.add(case, &verdict);
         if !(verdict.semantic && verdict.bytes) {
             if !quiet {
-                println!("{}", describe(case, &case_args(case), &verdict));
+                println!("{}", describe(case, &case.template_args(), &verdict));
             }
             if !verdict.semantic {
                 failing.push(case.id());
