@@ -21,21 +21,25 @@ fn repo() -> PathBuf {
 }
 
 /// The oracle binary: `BERTH_ORACLE`, or the pinned build (built or
-/// reused by `e2e/tools/build.sh oracle`).
+/// reused by `e2e/tools/build.sh oracle`, once per test process).
 fn oracle() -> PathBuf {
-    if let Some(p) = std::env::var_os("BERTH_ORACLE") {
-        return p.into();
-    }
-    let status = Command::new(repo().join("e2e/tools/build.sh"))
-        .arg("oracle")
-        .current_dir(repo())
-        .status()
-        .expect("run e2e/tools/build.sh oracle");
-    assert!(status.success(), "e2e/tools/build.sh oracle failed");
-    std::env::var_os("BERTH_TOOLS_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target/e2e-bin"))
-        .join("oracle")
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(p) = std::env::var_os("BERTH_ORACLE") {
+            return p.into();
+        }
+        let status = Command::new(repo().join("e2e/tools/build.sh"))
+            .arg("oracle")
+            .current_dir(repo())
+            .status()
+            .expect("run e2e/tools/build.sh oracle");
+        assert!(status.success(), "e2e/tools/build.sh oracle failed");
+        std::env::var_os("BERTH_TOOLS_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join("target/e2e-bin"))
+            .join("oracle")
+    })
+    .clone()
 }
 
 fn corpus() -> PathBuf {
