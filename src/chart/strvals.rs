@@ -776,23 +776,65 @@ fn json_value_end(chars: &[char], start: usize) -> Result<usize, &'static str> {
             }
             Err("unexpected EOF")
         }
-        c if c == '-' || c.is_ascii_digit() => {
-            i += 1;
-            while i < chars.len()
-                && (chars[i].is_ascii_digit() || matches!(chars[i], '.' | 'e' | 'E' | '+' | '-'))
-            {
-                i += 1;
-            }
-            Ok(i)
-        }
-        c if c.is_ascii_alphabetic() => {
-            while i < chars.len() && chars[i].is_ascii_alphabetic() {
-                i += 1;
-            }
-            Ok(i)
-        }
+        c if c == '-' || c.is_ascii_digit() => json_number_end(chars, i),
+        't' => json_literal_end(chars, i, "true"),
+        'f' => json_literal_end(chars, i, "false"),
+        'n' => json_literal_end(chars, i, "null"),
         _ => Err("invalid character looking for beginning of value"),
     }
+}
+
+/// Go's JSON scanner on a number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`,
+/// ending at the first character that cannot continue it (`1.5.5` is
+/// `1.5`, `01` is `0`); a `.` or exponent without digits is an error.
+fn json_number_end(chars: &[char], start: usize) -> Result<usize, &'static str> {
+    let digit = |i: usize| chars.get(i).is_some_and(|c| c.is_ascii_digit());
+    let mut i = start;
+    if chars.get(i) == Some(&'-') {
+        i += 1;
+    }
+    match chars.get(i) {
+        Some('0') => i += 1,
+        Some(c) if c.is_ascii_digit() => {
+            while digit(i) {
+                i += 1;
+            }
+        }
+        _ => return Err("invalid character in numeric literal"),
+    }
+    if chars.get(i) == Some(&'.') {
+        i += 1;
+        if !digit(i) {
+            return Err("invalid character after decimal point in numeric literal");
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    if matches!(chars.get(i), Some('e' | 'E')) {
+        i += 1;
+        if matches!(chars.get(i), Some('+' | '-')) {
+            i += 1;
+        }
+        if !digit(i) {
+            return Err("invalid character in exponent of numeric literal");
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    Ok(i)
+}
+
+/// Go's JSON scanner on `true`/`false`/`null`: the exact word, ending right
+/// after it (`truex` is `true`).
+fn json_literal_end(chars: &[char], start: usize, word: &str) -> Result<usize, &'static str> {
+    for (n, w) in word.chars().enumerate() {
+        if chars.get(start + n) != Some(&w) {
+            return Err("invalid character in literal");
+        }
+    }
+    Ok(start + word.chars().count())
 }
 
 #[cfg(test)]
