@@ -29,9 +29,9 @@
 //! text; otherwise the same documents (source and parsed data, random fields
 //! by shape), as a set *and* in the same order.
 //!
-//! **Byte identity**: berth's stdout equals helm's; when helm's own runs
-//! differ, line by line, with the lines that differ between helm runs
-//! compared by shape.
+//! **Byte identity**: berth's stdout equals helm's (also when both fail);
+//! when helm's own runs differ, line by line, with the lines that differ
+//! between helm runs compared by shape.
 
 use std::collections::BTreeSet;
 
@@ -73,7 +73,14 @@ pub fn compare_case(helm: &[Output], berth: &Output) -> Verdict {
         let got = berth.error_message().unwrap_or(berth.stderr.trim_end());
         if want == got {
             v.semantic = true;
-            v.bytes = true;
+            // helm prints nothing on stdout when it fails; neither may berth.
+            v.bytes = berth.stdout == h0.stdout;
+            if !v.bytes {
+                v.findings.push(format!(
+                    "both fail with the same error, stdout differs: {}",
+                    first_line_diff(&h0.stdout, &berth.stdout)
+                ));
+            }
         } else {
             v.findings.push(format!(
                 "both fail, with different errors\n  helm:  {}\n  berth: {}",
