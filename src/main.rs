@@ -29,11 +29,39 @@ enum Command {
     // A repeated single-value flag keeps its last value, as in helm.
     #[command(args_override_self = true)]
     Template(berth::cmd_template::TemplateArgs),
+    /// Run the controllers against the current cluster.
+    Controller(ControllerArgs),
     /// Print the version.
     Version,
 }
 
+#[derive(clap::Args)]
+struct ControllerArgs {
+    /// Path of a kubeconfig; without it, $KUBECONFIG, ~/.kube/config or the
+    /// in-cluster service account.
+    #[arg(long, env = "KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
+    /// Objects reconciled at the same time, per controller.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Bound on the bytes the in-process artifact store keeps.
+    #[arg(long, default_value_t = berth::artifact::DEFAULT_MAX_TOTAL_BYTES)]
+    artifact_store_bytes: u64,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
+}
+
 fn main() -> anyhow::Result<()> {
+    // kube and reqwest both bring rustls; pick one provider before any
+    // client is built (two installed providers make rustls panic).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
         Command::Crds { out_dir } => {
@@ -70,7 +98,76 @@ fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         },
+        Command::Controller(args) => run_controller(args)?,
         Command::Version => println!("berth {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())
+}
+
+/// `berth controller`: logs, a kube client, the shared context, and the
+/// controllers until SIGTERM or SIGINT.
+fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use tracing_subscriber::EnvFilter;
+
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    match args.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    rt.block_on(async move {
+        let config = match &args.kubeconfig {
+            Some(path) => {
+                let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                    .with_context(|| format!("failed to read {}", path.display()))?;
+                kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                    .await
+                    .with_context(|| format!("failed to load {}", path.display()))?
+            }
+            None => kube::Config::infer()
+                .await
+                .context("failed to find a kubeconfig or an in-cluster service account")?,
+        };
+        let client = kube::Client::try_from(config).context("failed to build a kube client")?;
+        let store = Arc::new(berth::artifact::ArtifactStore::new(
+            args.artifact_store_bytes,
+        ));
+        let verifier = Arc::new(berth::controller::UnavailableVerifier);
+        let ctx = Arc::new(berth::controller::Context::new(client, store, verifier));
+        tracing::info!(concurrency = args.concurrency, "starting the controllers");
+        berth::controller::run(
+            ctx,
+            berth::controller::RunOptions {
+                concurrency: args.concurrency,
+            },
+            shutdown_signal(),
+        )
+        .await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "failed to listen for SIGTERM");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
 }

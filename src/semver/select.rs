@@ -12,7 +12,7 @@
 //!   when the constraint names one, Masterminds' rule); the tag is
 //!   returned as the registry spells it.
 
-pub use regex::Regex;
+pub use regex::{self, Regex};
 
 use crate::{Constraint, Version};
 
