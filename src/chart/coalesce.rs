@@ -56,6 +56,10 @@ pub fn merge_tables(dst: &mut Values, src: Values) {
 }
 
 fn tables(dst: &mut Values, src: Values, merge: bool) {
+    if src.is_empty() {
+        // Nothing to merge: Helm's loop only copies dst's nulls into src.
+        return;
+    }
     let d = Node::map_from(dst);
     let s = Node::map_from(&src);
     coalesce_tables_full_key(&d, &s, "", merge);
