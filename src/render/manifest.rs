@@ -341,6 +341,56 @@ fn atoi(s: &str) -> i32 {
     }
 }
 
+/// Below this many bytes of documents, heads are decoded on the calling
+/// thread (spawning costs more than it saves).
+const PARALLEL_HEADS_MIN_BYTES: usize = 256 * 1024;
+
+/// [`parse_head`] of every document, in order. Decoding is most of the
+/// sorting work for charts that render large documents (CRDs as
+/// templates), and each document is independent, so large sets are
+/// decoded on a few threads.
+fn parse_heads(docs: &[(&str, &str)]) -> Vec<Result<SimpleHead, String>> {
+    let total: usize = docs.iter().map(|(_, d)| d.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4);
+    if threads < 2 || total < PARALLEL_HEADS_MIN_BYTES || docs.len() < 2 {
+        return docs.iter().map(|(_, d)| parse_head(d)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<Result<SimpleHead, String>>> = vec![None; docs.len()];
+    let parsed: Vec<Vec<(usize, Result<SimpleHead, String>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((_, doc)) = docs.get(i) else { break };
+                        out.push((i, parse_head(doc)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    for (i, head) in parsed.into_iter().flatten() {
+        slots[i] = Some(head);
+    }
+    // A worker that panicked left its documents unparsed: decode them here
+    // (and let a panic surface on this thread, where the caller catches it).
+    slots
+        .into_iter()
+        .zip(docs)
+        .map(|(slot, (_, doc))| slot.unwrap_or_else(|| parse_head(doc)))
+        .collect()
+}
+
 /// Helm's `InstallOrder`.
 pub const INSTALL_ORDER: &[&str] = &[
     "PriorityClass",
@@ -407,58 +457,61 @@ pub fn sort_manifests<'a>(
 ) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
     let mut files: Vec<(&str, &str)> = files.into_iter().collect();
     files.sort_by(|a, b| a.0.cmp(b.0));
-    let mut hooks = Vec::new();
-    let mut generic = Vec::new();
+    let mut docs: Vec<(&str, &str)> = Vec::new();
     for (path, content) in files {
         if crate::objects::go_path_base(path).starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        for doc in split_manifests(content) {
-            let head = parse_head(doc).map_err(|message| ManifestError::Yaml {
-                file: path.to_string(),
-                message,
-            })?;
-            let manifest = Manifest {
-                source: path.to_string(),
-                content: doc.to_string(),
-                head: head.head,
-            };
-            let hook_types = match head.annotations.as_ref() {
-                Some(a) if !a.is_empty() => a.get(HOOK_ANNOTATION),
-                _ => None,
-            };
-            let Some(hook_types) = hook_types else {
-                generic.push(manifest);
-                continue;
-            };
-            let events: Option<Vec<HookEvent>> = hook_types
-                .split(',')
-                .map(|t| HookEvent::parse(&t.trim().to_lowercase()))
-                .collect();
-            let Some(events) = events else {
-                tracing::info!(hook_types = %hook_types, "skipping unknown hooks");
-                continue;
-            };
-            let annotations = head.annotations.unwrap_or_default();
-            let weight = annotations
-                .get(HOOK_WEIGHT_ANNOTATION)
-                .map(|w| atoi(w))
-                .unwrap_or(0);
-            let delete_policies = annotations
-                .get(HOOK_DELETE_ANNOTATION)
-                .map(|p| {
-                    p.split(',')
-                        .filter_map(|x| HookDeletePolicy::parse(&x.trim().to_lowercase()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            hooks.push(Hook {
-                manifest,
-                events,
-                weight,
-                delete_policies,
-            });
-        }
+        docs.extend(split_manifests(content).into_iter().map(|d| (path, d)));
+    }
+    let heads = parse_heads(&docs);
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for ((path, doc), head) in docs.into_iter().zip(heads) {
+        let head = head.map_err(|message| ManifestError::Yaml {
+            file: path.to_string(),
+            message,
+        })?;
+        let manifest = Manifest {
+            source: path.to_string(),
+            content: doc.to_string(),
+            head: head.head,
+        };
+        let hook_types = match head.annotations.as_ref() {
+            Some(a) if !a.is_empty() => a.get(HOOK_ANNOTATION),
+            _ => None,
+        };
+        let Some(hook_types) = hook_types else {
+            generic.push(manifest);
+            continue;
+        };
+        let events: Option<Vec<HookEvent>> = hook_types
+            .split(',')
+            .map(|t| HookEvent::parse(&t.trim().to_lowercase()))
+            .collect();
+        let Some(events) = events else {
+            tracing::info!(hook_types = %hook_types, "skipping unknown hooks");
+            continue;
+        };
+        let annotations = head.annotations.unwrap_or_default();
+        let weight = annotations
+            .get(HOOK_WEIGHT_ANNOTATION)
+            .map(|w| atoi(w))
+            .unwrap_or(0);
+        let delete_policies = annotations
+            .get(HOOK_DELETE_ANNOTATION)
+            .map(|p| {
+                p.split(',')
+                    .filter_map(|x| HookDeletePolicy::parse(&x.trim().to_lowercase()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        hooks.push(Hook {
+            manifest,
+            events,
+            weight,
+            delete_policies,
+        });
     }
     sort_by_kind(&mut hooks, |h| h.manifest.head.kind.as_str());
     sort_by_kind(&mut generic, |m| m.head.kind.as_str());
@@ -570,6 +623,27 @@ mod tests {
         assert!(hooks.iter().any(|h| h.is_test()));
         // Kind order: Pod before Job.
         assert_eq!(hooks[0].manifest.head.kind, "Pod");
+    }
+
+    #[test]
+    fn parallel_head_decoding_keeps_order_and_errors() {
+        let big = format!("data:\n  x: \"{}\"\n", "y".repeat(4096));
+        let mut texts = Vec::new();
+        for i in 0..200 {
+            texts.push(if i == 150 {
+                "a: [\n".to_string()
+            } else {
+                format!("kind: K{i}\nmetadata:\n  name: n{i}\n{big}")
+            });
+        }
+        let docs: Vec<(&str, &str)> = texts.iter().map(|t| ("f", t.as_str())).collect();
+        let total: usize = texts.iter().map(String::len).sum();
+        assert!(total > PARALLEL_HEADS_MIN_BYTES);
+        let heads = parse_heads(&docs);
+        let sequential: Vec<_> = docs.iter().map(|(_, d)| parse_head(d)).collect();
+        assert_eq!(heads, sequential);
+        assert!(heads[150].is_err());
+        assert_eq!(heads[7].as_ref().unwrap().head.name, "n7");
     }
 
     #[test]
