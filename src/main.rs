@@ -28,7 +28,7 @@ enum Command {
     /// Render a chart locally, exactly as `helm template` prints it.
     // A repeated single-value flag keeps its last value, as in helm.
     #[command(args_override_self = true)]
-    Template(berth::cmd_template::TemplateArgs),
+    Template(Box<berth::cmd_template::TemplateArgs>),
     /// Run the controllers against the current cluster.
     Controller(ControllerArgs),
     /// Print the version.
