@@ -8,6 +8,7 @@
 
 mod env;
 mod oci_registry;
+mod ocirepository;
 mod smoke_cluster;
 mod smoke_registry;
 
@@ -25,6 +26,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(smoke_cluster::tests());
     tests.extend(smoke_registry::tests());
     tests.extend(oci_registry::tests());
+    tests.extend(ocirepository::tests());
     tests
 }
 
