@@ -176,54 +176,54 @@ fn match_from(p: &[char], mut pi: usize, s: &[char], mut si: usize) -> Option<bo
     Some(si == s.len())
 }
 
-/// A character class starting after `[`; returns whether `c` is in it and
-/// the index after `]`.
+/// A character class starting after `[` (Go's `matchChunk`: `^`
+/// negates, at least one range, `]` or `-` where a character is expected
+/// is a bad pattern); returns whether `c` is in it and the index after
+/// `]`. Unlike `?` and `*`, a class may match the separator.
 fn match_class(p: &[char], mut i: usize, c: Option<char>) -> Option<(bool, usize)> {
     let negated = p.get(i) == Some(&'^');
     if negated {
         i += 1;
     }
     let mut matched = false;
-    let mut first = true;
+    let mut ranges = 0;
     loop {
-        let ch = *p.get(i)?;
-        if ch == ']' && !first {
+        if p.get(i) == Some(&']') && ranges > 0 {
             i += 1;
             break;
         }
-        first = false;
-        let lo = if ch == '\\' {
-            i += 1;
-            *p.get(i)?
-        } else {
-            ch
-        };
-        i += 1;
+        let (lo, next) = class_char(p, i)?;
+        i = next;
         let mut hi = lo;
         if p.get(i) == Some(&'-') {
-            let h = *p.get(i + 1)?;
-            if h == ']' {
-                return None;
-            }
-            hi = if h == '\\' {
-                i += 1;
-                *p.get(i + 1)?
-            } else {
-                h
-            };
-            i += 2;
+            let (h, next) = class_char(p, i + 1)?;
+            hi = h;
+            i = next;
         }
         if let Some(c) = c {
             if lo <= c && c <= hi {
                 matched = true;
             }
         }
+        ranges += 1;
     }
-    let c = c?;
-    if c == '/' {
-        return Some((false, i));
-    }
+    let _ = c?;
     Some((matched != negated, i))
+}
+
+/// Go's `getEsc`: one class character (`\` escapes); `-`, `]`, the end of
+/// the pattern, or a character that ends the pattern are bad patterns.
+fn class_char(p: &[char], mut i: usize) -> Option<(char, usize)> {
+    match p.get(i) {
+        None | Some('-') | Some(']') => return None,
+        Some('\\') => i += 1,
+        _ => {}
+    }
+    let c = *p.get(i)?;
+    if i + 1 >= p.len() {
+        return None;
+    }
+    Some((c, i + 1))
 }
 
 #[cfg(test)]
@@ -333,5 +333,11 @@ mod tests {
         ));
         assert!(go_filepath_match("t?", "ta"));
         assert!(!go_filepath_match("templates/[", "templates/a"));
+        // Go: `]` or `-` where a class character is expected is a bad
+        // pattern; a class may match the separator.
+        assert!(!go_filepath_match("[]a]", "]"));
+        assert!(!go_filepath_match("[-a]", "-"));
+        assert!(go_filepath_match("a[^x]b", "a/b"));
+        assert!(go_filepath_match("[a-c][\\]]", "b]"));
     }
 }
