@@ -745,9 +745,11 @@ fn parse_seq(p: &[char], pos: &mut usize, in_alt: bool) -> Option<Vec<GlobNode>>
                 out.push(GlobNode::Single);
             }
             '\\' => {
-                let next = *p.get(*pos + 1)?;
-                *pos += 2;
-                out.push(GlobNode::Lit(next));
+                // gobwas drops a trailing backslash.
+                if let Some(next) = p.get(*pos + 1) {
+                    out.push(GlobNode::Lit(*next));
+                }
+                *pos = (*pos + 2).min(p.len());
             }
             '[' => {
                 *pos += 1;
@@ -797,22 +799,19 @@ fn parse_seq(p: &[char], pos: &mut usize, in_alt: bool) -> Option<Vec<GlobNode>>
                             *pos += 1;
                             break;
                         }
-                        _ => return None,
+                        // gobwas accepts an unclosed `{`: the alternatives
+                        // run to the end of the pattern.
+                        _ => break,
                     }
                 }
                 out.push(GlobNode::Alt(alts));
             }
             ',' | '}' if in_alt => return Some(out),
-            '}' => return None,
             _ => {
                 *pos += 1;
                 out.push(GlobNode::Lit(c));
             }
         }
-    }
-    if in_alt {
-        // An unclosed `{`.
-        return None;
     }
     Some(out)
 }
@@ -958,7 +957,18 @@ mod tests {
         assert!(!g("[!a-c]x").matches("ax"));
         assert!(g("\\*").matches("*"));
         assert!(Glob::compile("[abc").is_none());
-        assert!(Glob::compile("{a,b").is_none());
+        assert!(Glob::compile("[]").is_none());
+        // Checked against gobwas/glob v0.2.3 (Helm's): an unclosed `{` runs
+        // to the end, a stray `}` or `,` is literal, `[!a]` matches `/`.
+        assert!(g("{a,b").matches("a"));
+        assert!(g("{a,b").matches("b"));
+        assert!(g("a}").matches("a}"));
+        assert!(g("a,b").matches("a,b"));
+        assert!(g("[!a]x").matches("/x"));
+        assert!(g("{a,b/*}").matches("b/c"));
+        assert!(g("{}").matches(""));
+        assert!(g("a\\").matches("a"));
+        assert!(!g("\\").matches("x"));
     }
 
     #[test]
