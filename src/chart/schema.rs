@@ -115,6 +115,9 @@ pub fn validate_single(values: &Values, schema: &[u8]) -> Result<(), String> {
     let validator = jsonschema::options()
         .with_base_uri("file:///values.schema.json")
         .with_retriever(NoRemote)
+        // Go's RE2 semantics for `pattern` (no look-around, no
+        // backreferences), as Helm's validator compiles them.
+        .with_pattern_options(jsonschema::PatternOptions::regex())
         .build(&schema)
         .map_err(|e| format!("{e}\n"))?;
     let instance = Json::Object(values.clone());
