@@ -79,6 +79,22 @@ pub struct RenderOptions {
     pub lookup: Option<LookupHook>,
 }
 
+impl Default for RenderOptions {
+    /// `helm template` without flags: release `release-name` in `default`,
+    /// Helm v4.3.1's client-only capabilities, not strict, root notes only,
+    /// default limits, `lookup` answering an empty map.
+    fn default() -> RenderOptions {
+        RenderOptions {
+            release: Release::default(),
+            capabilities: Capabilities::default(),
+            strict: false,
+            subchart_notes: false,
+            limits: Limits::default(),
+            lookup: None,
+        }
+    }
+}
+
 /// A rendered chart, split and sorted as Helm does.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rendered {

@@ -83,6 +83,10 @@ data:
   glob-empty: {{ if .Files.Glob "nothing/*" }}some{{ else }}none{{ end }}
   glob-len: {{ len (.Files.Glob "files/**") }}
   index: {{ index .Files "files/b.conf" | printf "%s" }}
+  index-missing: {{ index .Files "nothere" }}
+  field-missing: {{ .Files.nothere }}
+  glob-field: {{ (.Files.Glob "config/*").AsSecrets | b64enc }}
+  range-files: {{ range $k, $v := .Files }}{{ $k }}:{{ len $v }},{{ end }}
   types: {{ typeOf .Files }} {{ kindOf .Files }} {{ typeOf (.Files.Glob "x") }}
   printed: {{ printf "%v" (.Files.Glob "files/b.conf") | quote }}
   yaml: {{ .Files.Glob "files/b.conf" | toYaml | quote }}
