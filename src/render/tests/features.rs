@@ -352,6 +352,14 @@ const ERRORS_CHARTS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "includeloop",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: includeloop\nversion: 0.1.0\n"),
+            ("templates/_h.tpl", "{{ define \"r\" }}{{ include \"r\" . }}{{ end }}"),
+            ("templates/a.yaml", "x: {{ include \"r\" . }}\n"),
+        ],
+    ),
+    (
         "failnotes",
         &[
             ("Chart.yaml", "apiVersion: v2\nname: failnotes\nversion: 0.1.0\n"),
