@@ -31,7 +31,10 @@ pub const CONTROLLER_NAME: &str = "berth";
 pub struct Context {
     pub client: kube::Client,
     pub store: Arc<ArtifactStore>,
+    /// Publishes events; repeats of one (object, type, reason, action)
+    /// become a series of one Event.
     pub recorder: Recorder,
+    pub reporter: Reporter,
     pub verifier: Arc<dyn Verifier>,
     /// Registry clients, one per source, rebuilt when the source's
     /// registry settings (credentials, TLS, timeout) change; they keep
@@ -60,17 +63,16 @@ impl Context {
         store: Arc<ArtifactStore>,
         verifier: Arc<dyn Verifier>,
     ) -> Self {
-        let recorder = Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: CONTROLLER_NAME.into(),
-                instance: std::env::var("POD_NAME").ok(),
-            },
-        );
+        let reporter = Reporter {
+            controller: CONTROLLER_NAME.into(),
+            instance: std::env::var("POD_NAME").ok(),
+        };
+        let recorder = Recorder::new(client.clone(), reporter.clone());
         Context {
             client,
             store,
             recorder,
+            reporter,
             verifier,
             registry_clients: Mutex::new(HashMap::new()),
             schedules: Mutex::new(HashMap::new()),

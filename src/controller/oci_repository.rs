@@ -591,7 +591,17 @@ async fn publish(
         action: action.into(),
         secondary: None,
     };
-    if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+    // A new revision is news of its own: publish it as a new Event rather
+    // than a repeat in the series of the last one (the recorder's cache
+    // ignores the note, so it would keep showing the first revision).
+    let result = if type_ == EventType::Normal {
+        kube::runtime::events::Recorder::new(ctx.client.clone(), ctx.reporter.clone())
+            .publish(&event, &obj.object_ref(&()))
+            .await
+    } else {
+        ctx.recorder.publish(&event, &obj.object_ref(&())).await
+    };
+    if let Err(e) = result {
         tracing::warn!(error = %e, "failed to publish an event");
     }
 }
