@@ -2,13 +2,15 @@
 //! every chart of the corpus (see the crate docs and docs/conformance.md).
 //!
 //! Usage: `render-conformance [--corpus DIR] [--berth BIN] [--helm BIN]
-//! [--helm-vs-helm] [--jobs N] [--quiet] [FILTER...]`
+//! [--extra-cases FILE] [--helm-vs-helm] [--jobs N] [--quiet] [FILTER...]`
 //! - `--corpus`: the chart corpus (default `BERTH_CHART_CORPUS`, else
 //!   `../shared/charts` next to the clone);
 //! - `--berth`: the berth binary (default `target/release/berth`, which
 //!   `make conformance` builds first);
 //! - `--helm`: the helm binary (default: `e2e/tools/build.sh helm` is run
 //!   and `target/e2e-bin/helm` used);
+//! - `--extra-cases`: the extra cases file (default
+//!   `conformance/charts/extra-cases.txt`);
 //! - `--helm-vs-helm`: put helm on berth's side too, to check the harness
 //!   itself (every case must come out identical);
 //! - a FILTER keeps the cases whose `chart/label` contains it.
@@ -44,6 +46,7 @@ fn main() -> anyhow::Result<()> {
     let mut corpus_dir = corpus::corpus_dir(&repo);
     let mut berth: Option<PathBuf> = None;
     let mut helm: Option<PathBuf> = None;
+    let mut extra_file = repo.join("conformance/charts/extra-cases.txt");
     let mut helm_vs_helm = false;
     let mut jobs: usize = 2;
     let mut quiet = false;
@@ -54,6 +57,9 @@ fn main() -> anyhow::Result<()> {
             "--corpus" => corpus_dir = PathBuf::from(argv.next().context("--corpus needs a DIR")?),
             "--berth" => berth = Some(PathBuf::from(argv.next().context("--berth needs a path")?)),
             "--helm" => helm = Some(PathBuf::from(argv.next().context("--helm needs a path")?)),
+            "--extra-cases" => {
+                extra_file = PathBuf::from(argv.next().context("--extra-cases needs a FILE")?)
+            }
             "--helm-vs-helm" => helm_vs_helm = true,
             "--jobs" => {
                 jobs = argv
@@ -89,7 +95,6 @@ fn main() -> anyhow::Result<()> {
         berth.display()
     );
 
-    let extra_file = repo.join("conformance/charts/extra-cases.txt");
     let extra_text = std::fs::read_to_string(&extra_file)
         .with_context(|| format!("failed to read {}", extra_file.display()))?;
     let extra = corpus::parse_extra_cases(&extra_text)?;
