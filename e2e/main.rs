@@ -11,6 +11,7 @@ mod oci_registry;
 mod ocirepository;
 mod smoke_cluster;
 mod smoke_registry;
+mod verify;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
@@ -27,6 +28,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(smoke_registry::tests());
     tests.extend(oci_registry::tests());
     tests.extend(ocirepository::tests());
+    tests.extend(verify::tests());
     tests
 }
 

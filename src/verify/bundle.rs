@@ -53,6 +53,14 @@ pub(crate) fn verify_bundle(
         message: format!("{what}: {msg}"),
     };
     let has_tlog = !bundle.verification_material.tlog_entries.is_empty();
+    // Nothing that proves a time: only our offline path can check it (and
+    // only when the policy does not require a log entry, checked below).
+    let offline = !has_tlog
+        && bundle
+            .verification_material
+            .timestamp_verification_data
+            .rfc3161_timestamps
+            .is_empty();
     match &bundle.verification_material.content {
         VerificationMaterialContent::PublicKey(_) => {
             if policy.keys.is_empty() {
@@ -70,18 +78,26 @@ pub(crate) fn verify_bundle(
             }
             let mut failures: Vec<(RejectionKind, String)> = Vec::new();
             for key in &policy.keys {
-                let mut p = PublicKeyVerificationPolicy::new(key.der.clone());
-                if !has_tlog {
-                    p = p.skip_tlog_unsafe();
-                }
-                match verifier.verify(artifact.clone(), bundle, &p) {
-                    Ok(_) => {
+                let outcome = if offline {
+                    crate::offline::verify_content(&key.der, bundle, artifact)
+                } else {
+                    let mut p = PublicKeyVerificationPolicy::new(key.der.clone());
+                    if !has_tlog {
+                        p = p.skip_tlog_unsafe();
+                    }
+                    verifier
+                        .verify(artifact.clone(), bundle, &p)
+                        .map(|_| ())
+                        .map_err(|e| (classify(&e), e.to_string()))
+                };
+                match outcome {
+                    Ok(()) => {
                         return Ok(Signer::Key {
                             name: key.name.clone(),
                             fingerprint: key.fingerprint.clone(),
                         })
                     }
-                    Err(e) => failures.push((classify(&e), format!("{}: {e}", key.name))),
+                    Err((kind, e)) => failures.push((kind, format!("{}: {e}", key.name))),
                 }
             }
             // A signature that matches no key is the common case: say so
@@ -120,21 +136,59 @@ pub(crate) fn verify_bundle(
                         .into(),
                 ));
             }
-            let mut p = VerificationPolicy::any_identity();
-            if policy.trust.from_ca_bundle {
-                p = p.skip_sct();
-            }
-            if !has_tlog {
-                p = p.skip_tlog_unsafe();
-            }
-            let result = verifier
-                .verify(artifact.clone(), bundle, &p)
-                .map_err(|e| reject(classify(&e), e.to_string()))?;
-            let issuer = result.issuer().unwrap_or_default().to_string();
-            let subject = result
-                .identity()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default();
+            let (issuer, subject) = if offline {
+                let leaf = match &bundle.verification_material.content {
+                    VerificationMaterialContent::Certificate(c) => c.raw_bytes.clone(),
+                    VerificationMaterialContent::X509CertificateChain { certificates } => {
+                        certificates
+                            .first()
+                            .map(|c| c.raw_bytes.clone())
+                            .ok_or_else(|| {
+                                reject(RejectionKind::Malformed, "empty certificate chain".into())
+                            })?
+                    }
+                    _ => {
+                        return Err(reject(
+                            RejectionKind::Malformed,
+                            "unsupported verification material".into(),
+                        ))
+                    }
+                };
+                crate::offline::verify_chain_now(&policy.trust.root, leaf.as_bytes())
+                    .map_err(|(k, m)| reject(k, m))?;
+                let info = sigstore_crypto::parse_certificate_info(&leaf).map_err(|e| {
+                    reject(
+                        RejectionKind::CertificateInvalid,
+                        format!("unreadable certificate: {e}"),
+                    )
+                })?;
+                crate::offline::verify_content(&info.public_key, bundle, artifact)
+                    .map_err(|(k, m)| reject(k, m))?;
+                (
+                    info.issuer.unwrap_or_default(),
+                    info.identity
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            } else {
+                let mut p = VerificationPolicy::any_identity();
+                if policy.trust.from_ca_bundle {
+                    p = p.skip_sct();
+                }
+                if !has_tlog {
+                    p = p.skip_tlog_unsafe();
+                }
+                let result = verifier
+                    .verify(artifact.clone(), bundle, &p)
+                    .map_err(|e| reject(classify(&e), e.to_string()))?;
+                (
+                    result.issuer().unwrap_or_default().to_string(),
+                    result
+                        .identity()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            };
             if policy
                 .identities
                 .iter()

@@ -64,7 +64,11 @@ pub enum Error {
     #[error("failed to read the trusted root {name}: {reason}")]
     InvalidTrustedRoot { name: String, reason: String },
     /// Nothing that looks like a signature of the digest exists.
-    #[error("no signature found for {digest} (looked for {looked})")]
+    #[error(
+        "no signature found for {digest} (looked for {looked}); signatures live next to the \
+         artifact, so an artifact copied from another registry or repository needs its \
+         signatures copied too (cosign copy)"
+    )]
     SignatureNotFound { digest: String, looked: String },
     /// Signatures exist, but none satisfies the policy.
     #[error("no signature of {digest} satisfies the policy: {}", join(.rejections))]

@@ -19,6 +19,12 @@
 //! referrers is unclear; `sigstore-verify` does the bundle checks and
 //! nothing else, which is what we need.
 //!
+//! `sigstore-verify` refuses a bundle with neither a log entry nor a
+//! timestamp, which is what cosign writes with `--tlog-upload=false`. When
+//! the policy makes the log optional, such signatures take our own path
+//! (`offline`): the signature with `sigstore-crypto`, the in-toto subject,
+//! and the certificate chain with `rustls-webpki` at the current time.
+//!
 //! Our own code: finding signatures in the registry through `berth-oci`
 //! (referrers API, the `sha256-<hex>` referrers tag, the legacy
 //! `sha256-<hex>.sig` / `.att` tags, all reads capped); turning a legacy
@@ -44,6 +50,7 @@ pub mod conformance;
 pub mod error;
 pub mod legacy;
 pub mod oci;
+mod offline;
 pub mod policy;
 
 pub use bundle::Signer;
