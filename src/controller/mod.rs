@@ -6,6 +6,7 @@
 //! driven by its own module (`oci_repository`; the HelmRelease controller
 //! joins here), stopping gracefully when the shutdown future resolves.
 
+pub mod cosign;
 pub mod oci_repository;
 pub mod verify_hook;
 

@@ -56,7 +56,7 @@ pub enum Format {
 impl Format {
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::Legacy => "legacy",
+            Format::Legacy => "legacy-tag",
             Format::Bundle => "bundle",
         }
     }
