@@ -189,7 +189,13 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
     let opts = RenderOptions {
         release: Release {
             name,
-            namespace: a.namespace.clone(),
+            // helm's namespace lookup falls back to `default` for an empty
+            // `--namespace`.
+            namespace: if a.namespace.is_empty() {
+                "default".to_string()
+            } else {
+                a.namespace.clone()
+            },
             revision: 1,
             is_install: !a.is_upgrade,
             is_upgrade: a.is_upgrade,
