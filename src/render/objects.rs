@@ -512,7 +512,7 @@ impl Files {
     /// as separator; a bad pattern matches everything, as Helm falls back
     /// to `**`).
     pub fn glob(&self, pattern: &str) -> Files {
-        let g = Glob::compile(pattern).unwrap_or_else(|| Glob::super_all());
+        let g = Glob::compile(pattern).unwrap_or_else(Glob::super_all);
         let entries: BTreeMap<String, Value> = self
             .map
             .borrow()
