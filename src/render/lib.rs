@@ -9,10 +9,15 @@
 //!   value>` removed, errors worded as Helm words them.
 //! - [`objects`]: the Go objects of that top-level value (`.Files` with
 //!   `Get`/`GetBytes`/`Glob`/`Lines`/`AsConfig`/`AsSecrets`,
-//!   `.Capabilities` with `APIVersions.Has`, `.Chart`).
+//!   `.Capabilities` with `APIVersions.Has`, `.Chart`), and Helm v4.3.1's
+//!   client-only defaults (`Capabilities::default()`).
 //! - [`manifest`]: rendered files split into documents, hooks separated,
 //!   sorted in Helm's install order; CRDs from `crds/`.
 //! - [`output`]: the text `helm template` prints.
+//!
+//! Checked against the real `helm template` (Helm v4.3.1) by the tests in
+//! `src/render/tests/` (the chart corpus and small feature charts, helm
+//! run in the same test) and by `make conformance`.
 
 pub mod engine;
 pub mod manifest;
