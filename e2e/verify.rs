@@ -37,6 +37,7 @@ pub fn tests() -> Vec<crate::Test> {
         t!(verify_cosign_v3_bundle_key_referrers),
         t!(verify_cosign_v3_bundle_key_tag_fallback),
         t!(verify_any_of_several_keys),
+        t!(verify_key_types),
         t!(verify_refuses_unsigned),
         t!(verify_refuses_other_key),
         t!(verify_refuses_signature_copied_from_another_digest),
@@ -312,6 +313,77 @@ fn verify_cosign_v3_bundle_key_tag_fallback(env: &Env) -> Result<()> {
         key_policy(kit.public("signer")?)?,
     )?)?;
     expect_key_signer(&v, "signer.pub", Format::Bundle)
+}
+
+/// P-384, Ed25519 and RSA keys (made by openssl, imported by cosign):
+/// legacy signatures by cosign v2 and bundles by cosign v3 verify with the
+/// matching `.pub`, and not with the P-256 key.
+fn verify_key_types(env: &Env) -> Result<()> {
+    let reg = &env.registries()?.referrers;
+    let kit = Kit::new(env, "verify-key-types")?;
+    let repo = format!("keytypes-{}", random_hex(4)?);
+    for (alg, genpkey) in [
+        (
+            "p384",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"][..],
+        ),
+        ("ed25519", &["-algorithm", "ed25519"][..]),
+        (
+            "rsa",
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"][..],
+        ),
+    ] {
+        let dir = kit.dir(alg);
+        std::fs::create_dir_all(&dir)?;
+        let mut cmd = Command::new("openssl");
+        cmd.current_dir(&dir)
+            .arg("genpkey")
+            .args(genpkey)
+            .args(["-out", "key.pem"]);
+        run_ok(cmd).with_context(|| format!("openssl genpkey ({alg})"))?;
+        let mut cmd = kit.cmd("cosign-v2");
+        cmd.current_dir(&dir).args([
+            "import-key-pair",
+            "--key",
+            "key.pem",
+            "--output-key-prefix",
+            "cosign",
+        ]);
+        run_ok(cmd).with_context(|| format!("cosign import-key-pair ({alg})"))?;
+        for (tool, bundle) in [("cosign-v2", false), ("cosign-v3", true)] {
+            let p = kit.push_chart(reg, &repo, &format!("{alg}-{tool}"), "1.0.0", alg)?;
+            kit.sign(tool, alg, &p.image, bundle)?;
+            let v = expect_ok(berth_verify(
+                env,
+                reg,
+                &p.name,
+                &p.digest,
+                key_policy(kit.public(alg)?)?,
+            )?)
+            .with_context(|| format!("{alg} signed by {tool}"))?;
+            expect_key_signer(
+                &v,
+                &format!("{alg}.pub"),
+                if bundle {
+                    Format::Bundle
+                } else {
+                    Format::Legacy
+                },
+            )?;
+            expect_refused(
+                berth_verify(
+                    env,
+                    reg,
+                    &p.name,
+                    &p.digest,
+                    key_policy(kit.public("signer")?)?,
+                )?,
+                "SignatureMismatch",
+                &["signature does not match key signer.pub"],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// A policy with several keys accepts a signature by any of them, and

@@ -24,6 +24,10 @@
 //! the policy makes the log optional, such signatures take our own path
 //! (`offline`): the signature with `sigstore-crypto`, the in-toto subject,
 //! and the certificate chain with `rustls-webpki` at the current time.
+//! That path also accepts Ed25519ph, which cosign uses for Ed25519 keys and
+//! `sigstore-crypto` does not offer (with `ed25519-dalek`); an Ed25519 key
+//! signature that carries a log entry goes through `sigstore-verify` and is
+//! refused, a known gap.
 //!
 //! Our own code: finding signatures in the registry through `berth-oci`
 //! (referrers API, the `sha256-<hex>` referrers tag, the legacy

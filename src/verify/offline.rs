@@ -50,12 +50,20 @@ pub(crate) fn verify_content(
                     ));
                 }
             }
-            vk.verify(blob, &ms.signature).map_err(|e| {
-                (
-                    RejectionKind::SignatureMismatch,
-                    format!("invalid signature: {e}"),
-                )
-            })
+            vk.verify(blob, &ms.signature)
+                .or_else(|e| {
+                    if verify_ed25519ph(key, blob, ms.signature.as_bytes()) {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| {
+                    (
+                        RejectionKind::SignatureMismatch,
+                        format!("invalid signature: {e}"),
+                    )
+                })
         }
         SignatureContent::DsseEnvelope(env) => {
             if env.payload_type != IN_TOTO {
@@ -64,12 +72,21 @@ pub(crate) fn verify_content(
                     format!("DSSE payload type {:?} is not in-toto", env.payload_type),
                 ));
             }
-            vk.verify(env.pae(), &env.signature.sig).map_err(|e| {
-                (
-                    RejectionKind::SignatureMismatch,
-                    format!("invalid DSSE signature: {e}"),
-                )
-            })?;
+            let pae = env.pae();
+            vk.verify(&pae, &env.signature.sig)
+                .or_else(|e| {
+                    if verify_ed25519ph(key, &pae, env.signature.sig.as_bytes()) {
+                        Ok(())
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| {
+                    (
+                        RejectionKind::SignatureMismatch,
+                        format!("invalid DSSE signature: {e}"),
+                    )
+                })?;
             let want = match artifact {
                 Artifact::Digest(d) if d.algorithm() == HashAlgorithm::Sha2256 => {
                     crate::policy::hex(d.as_bytes())
@@ -108,6 +125,33 @@ pub(crate) fn verify_content(
             "unsupported bundle content".into(),
         )),
     }
+}
+
+/// cosign signs with Ed25519ph (RFC 8032, SHA-512 prehash, empty context)
+/// when given an Ed25519 key (`GetDefaultLoadOptions` in its `keys.go`), a
+/// scheme `sigstore-crypto` does not offer: checked here for Ed25519 keys.
+fn verify_ed25519ph(key: &DerPublicKey, message: &[u8], signature: &[u8]) -> bool {
+    // SubjectPublicKeyInfo of an Ed25519 key: this 12-byte prefix, then
+    // the 32-byte key.
+    const PREFIX: [u8; 12] = [
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
+    let der = key.as_bytes();
+    let Some(raw) = der.strip_prefix(&PREFIX[..]) else {
+        return false;
+    };
+    let (Ok(raw), Ok(sig)) = (
+        <[u8; 32]>::try_from(raw),
+        ed25519_dalek::Signature::from_slice(signature),
+    ) else {
+        return false;
+    };
+    let Ok(vk) = ed25519_dalek::VerifyingKey::from_bytes(&raw) else {
+        return false;
+    };
+    let mut prehash = sha2::Sha512::new();
+    prehash.update(message);
+    vk.verify_prehashed(prehash, None, &sig).is_ok()
 }
 
 /// The leaf chains to one of the trusted root's certificate authorities
