@@ -258,6 +258,17 @@ impl CapabilitiesObject {
     }
 }
 
+impl CapabilitiesObject {
+    fn struct_v(&self) -> String {
+        format!(
+            "{{{} {} {}}}",
+            self.kube.struct_v(),
+            self.apis.list_v(),
+            self.helm.struct_v()
+        )
+    }
+}
+
 impl KubeVersionObject {
     /// `%v` of the struct value (no `String` method on the value type):
     /// `{Version normalizedVersion Major Minor}`.
@@ -308,13 +319,12 @@ impl Object for CapabilitiesObject {
         Some(Value::map(m))
     }
     fn format_v(&self) -> String {
-        // text/template prints through the pointer: the struct's fields.
-        format!(
-            "{{{} {} {}}}",
-            self.kube.struct_v(),
-            self.apis.list_v(),
-            self.helm.struct_v()
-        )
+        // fmt prints a pointer to a struct as `&{fields}`.
+        format!("&{}", self.struct_v())
+    }
+    fn format_print(&self) -> String {
+        // text/template's printer dereferences the pointer first.
+        self.struct_v()
     }
     fn as_any(&self) -> &dyn Any {
         self

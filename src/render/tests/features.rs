@@ -285,6 +285,12 @@ data:
   semver: {{ semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version }}
   release: {{ .Release.Name }} {{ .Release.Namespace }} {{ .Release.IsInstall }} {{ .Release.IsUpgrade }} {{ .Release.Revision }} {{ .Release.Service }}
   lookup: {{ lookup "v1" "Secret" "default" "x" | toJson }}
+  printed: {{ .Capabilities | quote }}
+  printed-v: {{ printf "%v" .Capabilities.HelmVersion | quote }}
+  printed-direct: {{ .Capabilities }}
+  apis-json: {{ .Capabilities.APIVersions | toJson | quote }}
+caps-yaml:
+{{ toYaml .Capabilities | indent 2 }}
 "#,
     ),
 ];
