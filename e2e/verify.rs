@@ -46,6 +46,7 @@ pub fn tests() -> Vec<crate::Test> {
         t!(verify_refuses_promoted_copy_without_signatures),
         t!(verify_certificate_identity),
         t!(verify_refuses_expired_certificate),
+        t!(verify_refuses_bundle_with_swapped_certificate),
         t!(verify_attestation_gate),
     ]
 }
@@ -687,6 +688,18 @@ impl TestCa {
     /// A leaf for `subject` from `issuer`, valid in the given years; its
     /// key (PKCS#8 PEM) and certificate (PEM).
     fn leaf(&self, subject: &str, issuer: &str, from: i32, to: i32) -> Result<(String, String)> {
+        let (key, cert, _) = self.leaf_with_der(subject, issuer, from, to)?;
+        Ok((key, cert))
+    }
+
+    /// [`TestCa::leaf`], plus the certificate's DER.
+    fn leaf_with_der(
+        &self,
+        subject: &str,
+        issuer: &str,
+        from: i32,
+        to: i32,
+    ) -> Result<(String, String, Vec<u8>)> {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
         params.subject_alt_names = vec![rcgen::SanType::Rfc822Name(subject.try_into()?)];
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::CodeSigning];
@@ -711,7 +724,7 @@ impl TestCa {
             ));
         let key = rcgen::KeyPair::generate()?;
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok((key.serialize_pem(), cert.pem()))
+        Ok((key.serialize_pem(), cert.pem(), cert.der().to_vec()))
     }
 }
 
@@ -896,6 +909,103 @@ fn verify_refuses_expired_certificate(env: &Env) -> Result<()> {
     Ok(())
 }
 
+/// A cosign v3 bundle whose certificate was replaced by another leaf of
+/// the same CA with the same identity (so chain and identity pass): the
+/// signature does not match the certificate's key. Edited in the referrers
+/// tag index of the registry without the referrers API.
+fn verify_refuses_bundle_with_swapped_certificate(env: &Env) -> Result<()> {
+    let reg = &env.registries()?.no_referrers;
+    let kit = Kit::new(env, "verify-swapped-cert")?;
+    let ca = TestCa::new()?;
+    let leaf = ca.leaf(SUBJECT, ISSUER, 2020, 2099)?;
+    let (_, _, other_der) = ca.leaf_with_der(SUBJECT, ISSUER, 2020, 2099)?;
+    let repo = format!("swapped-{}", random_hex(4)?);
+    let p = kit.push_chart(reg, &repo, "app", "1.0.0", "a")?;
+    kit.sign_with_certificate("cosign-v3", "swapped", &ca, &leaf, &p.image, true)?;
+    let policy = || identity_policy(&ca, &regex_escape(ISSUER), &regex_escape(SUBJECT));
+    expect_ok(berth_verify(env, reg, &p.name, &p.digest, policy()?)?)?;
+
+    let repo_ref = reg.repo(&p.name);
+    let index_tag = format!("sha256-{}", p.digest.trim_start_matches("sha256:"));
+    let fetch_json = |reference: &str| -> Result<serde_json::Value> {
+        Ok(serde_json::from_str(&kit.oras(&[
+            "manifest",
+            "fetch",
+            "--plain-http",
+            reference,
+        ])?)?)
+    };
+    let mut index = fetch_json(&format!("{repo_ref}:{index_tag}"))?;
+    let bundle_manifest_digest = index["manifests"][0]["digest"]
+        .as_str()
+        .context("empty referrers index")?
+        .to_string();
+    let mut manifest = fetch_json(&format!("{repo_ref}@{bundle_manifest_digest}"))?;
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .context("bundle manifest without layer")?
+        .to_string();
+    let bundle_file = kit.home.tmp.join("bundle.json");
+    kit.oras(&[
+        "blob",
+        "fetch",
+        "--plain-http",
+        "--output",
+        &bundle_file.display().to_string(),
+        &format!("{repo_ref}@{layer}"),
+    ])?;
+    let mut bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle_file)?)?;
+    // cosign v3 writes the leaf as `certificate`, or, given
+    // --certificate-chain, as the first of `x509CertificateChain`.
+    let material = &mut bundle["verificationMaterial"];
+    let slot = if material["certificate"]["rawBytes"].is_string() {
+        &mut material["certificate"]["rawBytes"]
+    } else {
+        &mut material["x509CertificateChain"]["certificates"][0]["rawBytes"]
+    };
+    ensure!(slot.is_string(), "the bundle carries no certificate");
+    *slot = base64(&other_der).into();
+    let edited = serde_json::to_vec(&bundle)?;
+    let edited_file = kit.home.tmp.join("bundle-swapped.json");
+    std::fs::write(&edited_file, &edited)?;
+    kit.oras(&[
+        "blob",
+        "push",
+        "--plain-http",
+        &repo_ref,
+        &edited_file.display().to_string(),
+    ])?;
+    manifest["layers"][0]["digest"] = sha256_digest(&edited).into();
+    manifest["layers"][0]["size"] = edited.len().into();
+    let manifest_bytes = serde_json::to_vec(&manifest)?;
+    let manifest_file = kit.home.tmp.join("bundle-manifest-swapped.json");
+    std::fs::write(&manifest_file, &manifest_bytes)?;
+    kit.oras(&[
+        "manifest",
+        "push",
+        "--plain-http",
+        &format!("{repo_ref}:swapped"),
+        &manifest_file.display().to_string(),
+    ])?;
+    index["manifests"][0]["digest"] = sha256_digest(&manifest_bytes).into();
+    index["manifests"][0]["size"] = manifest_bytes.len().into();
+    let index_file = kit.home.tmp.join("index-swapped.json");
+    std::fs::write(&index_file, serde_json::to_vec(&index)?)?;
+    kit.oras(&[
+        "manifest",
+        "push",
+        "--plain-http",
+        &format!("{repo_ref}:{index_tag}"),
+        &index_file.display().to_string(),
+    ])?;
+    expect_refused(
+        berth_verify(env, reg, &p.name, &p.digest, policy()?)?,
+        "SignatureMismatch",
+        &["invalid DSSE signature", &sha256_digest(&manifest_bytes)],
+    )?;
+    Ok(())
+}
+
 /// `cosign attest` of an SLSA provenance predicate (legacy `.att` with
 /// cosign v2, bundle referrer with cosign v3) passes the attestation gate;
 /// without it, or with another predicate type only, the gate fails.
@@ -980,6 +1090,27 @@ fn regex_escape(s: &str) -> String {
             }
         })
         .collect()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn sha256_digest(bytes: &[u8]) -> String {
