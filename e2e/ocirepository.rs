@@ -45,6 +45,10 @@ pub fn tests() -> Vec<crate::Test> {
             name: "ocirepository_registry_restart",
             run: registry_restart,
         },
+        crate::Test {
+            name: "ocirepository_controller_binary",
+            run: controller_binary,
+        },
     ]
 }
 
@@ -63,6 +67,28 @@ fn controller(env: &Env) -> Result<Arc<Context>> {
 }
 
 fn start_controller(env: &Env) -> Result<Arc<Context>> {
+    install_crds(env)?;
+    let client = env.cluster()?.client(&env.rt)?;
+    let store = Arc::new(berth::artifact::ArtifactStore::default());
+    let mut ctx = Context::new(client, store, Arc::new(UnavailableVerifier));
+    // Deleted sources are forgotten within seconds (the default is 30s).
+    ctx.gc_interval = Duration::from_secs(2);
+    let ctx = Arc::new(ctx);
+    let run_ctx = ctx.clone();
+    env.rt.spawn(async move {
+        berth::controller::run(
+            run_ctx,
+            RunOptions { concurrency: 4 },
+            futures::future::pending::<()>(),
+        )
+        .await;
+    });
+    Ok(ctx)
+}
+
+/// Apply berth's CRDs (server-side apply, idempotent) and wait until
+/// they are Established.
+fn install_crds(env: &Env) -> Result<()> {
     let cluster = env.cluster()?;
     let client = cluster.client(&env.rt)?;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -89,18 +115,7 @@ fn start_controller(env: &Env) -> Result<Arc<Context>> {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
-    let store = Arc::new(berth::artifact::ArtifactStore::default());
-    let ctx = Arc::new(Context::new(client, store, Arc::new(UnavailableVerifier)));
-    let run_ctx = ctx.clone();
-    env.rt.spawn(async move {
-        berth::controller::run(
-            run_ctx,
-            RunOptions { concurrency: 4 },
-            futures::future::pending::<()>(),
-        )
-        .await;
-    });
-    Ok(ctx)
+    Ok(())
 }
 
 fn kube_client(env: &Env) -> Result<kube::Client> {
@@ -356,13 +371,17 @@ fn semver_tag_digest_and_polling_cost(env: &Env) -> Result<()> {
         "metadata {:?}",
         a.metadata
     );
-    for t in ["ArtifactInStorage"] {
-        ensure!(
-            condition(&o, t).is_some_and(|c| c.status == "True"),
-            "{t}: {}",
-            describe(&o)
-        );
-    }
+    ensure!(
+        condition(&o, "ArtifactInStorage").is_some_and(|c| c.status == "True"),
+        "ArtifactInStorage: {}",
+        describe(&o)
+    );
+    // No verify spec, no SourceVerified condition.
+    ensure!(
+        condition(&o, "SourceVerified").is_none(),
+        "{}",
+        describe(&o)
+    );
     let stored = ctx
         .store
         .get(&layer)
@@ -554,7 +573,7 @@ fn semver_tag_digest_and_polling_cost(env: &Env) -> Result<()> {
 /// Failures a human can act on, the last good artifact kept, and
 /// `spec.verify` refused honestly (no artifact at all).
 fn failures_and_verify(env: &Env) -> Result<()> {
-    controller(env)?;
+    let ctx = controller(env)?;
     let regs = env.registries()?;
     let reg = &regs.referrers;
     let home = ClientHome::new(env, "ocirepo-failures")?;
@@ -590,6 +609,19 @@ fn failures_and_verify(env: &Env) -> Result<()> {
         serde_json::json!({"url": url, "insecure": true, "interval": "2s", "ref": {"tag": "9.9.9"}}),
     )?;
     wait_failure(env, &ns, "no-tag", "TagNotFound")?;
+    // Deleted: the controller forgets its registry client (gc every 2s here).
+    ensure!(ctx.registry_counters(&ns, "no-tag").is_some());
+    let api: Api<OCIRepository> = Api::namespaced(kube_client(env)?, &ns);
+    env.rt
+        .block_on(api.delete("no-tag", &DeleteParams::default()))?;
+    let deleted = Instant::now();
+    while ctx.registry_counters(&ns, "no-tag").is_some() {
+        ensure!(
+            deleted.elapsed() < Duration::from_secs(15),
+            "the deleted source's registry client is still kept"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     create_repo(
         env,
@@ -964,5 +996,105 @@ fn registry_restart(env: &Env) -> Result<()> {
     ensure!(o.status.as_ref().and_then(|s| s.artifact.clone()) == artifact);
     ensure!(counters(&ctx, &ns, "steady")?.get("blob GET").copied() == blobs_before);
     registry.stop();
+    Ok(())
+}
+
+/// The built `berth controller` binary with the admin kubeconfig and JSON
+/// logs: it reconciles a source (its own log shows the poll), and SIGTERM
+/// stops it cleanly (exit status 0, "stopped" logged).
+fn controller_binary(env: &Env) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    install_crds(env)?;
+    let cluster = env.cluster()?;
+    let regs = env.registries()?;
+    let reg = &regs.referrers;
+    let home = ClientHome::new(env, "ocirepo-binary")?;
+    let repo = format!("ocirepo-{}", random_hex(4)?);
+    let chart = package_chart(env, &home, "bin", "0.1.0")?;
+    let pushed = helm_push(env, &home, &chart, &reg.host, &repo, &["--plain-http"])?;
+    let ns = create_namespace(env, "ocirepo-binary")?;
+
+    let log_path = env.dir.path().join("berth-controller.log");
+    let log = std::fs::File::create(&log_path)?;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.arg("controller")
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args(["--log-format", "json", "--concurrency", "2"])
+        .env("RUST_LOG", "info,berth=debug")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().context("failed to start berth controller")?;
+    let result = (|| -> Result<()> {
+        create_repo(
+            env,
+            &ns,
+            "bin-src",
+            serde_json::json!({"url": reg.oci_url(&format!("{repo}/bin")), "insecure": true,
+                "interval": "2s", "ref": {"tag": "0.1.0"}}),
+        )?;
+        wait_revision(env, &ns, "bin-src", &format!("0.1.0@{pushed}"))?;
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&log_path)?;
+            let polled = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .any(|v| {
+                    v["fields"]["message"] == "polled"
+                        && v["fields"]["name"] == "bin-src"
+                        && v["fields"]["namespace"] == ns.as_str()
+                });
+            if polled {
+                break;
+            }
+            ensure!(
+                start.elapsed() < Duration::from_secs(20),
+                "the binary never logged a poll of {ns}/bin-src; log:\n{text}"
+            );
+            ensure!(
+                child.try_wait()?.is_none(),
+                "berth controller exited; log:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Ok(())
+    })();
+    // SAFETY: plain syscall on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if stopping.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    result?;
+    let text = std::fs::read_to_string(&log_path)?;
+    let status = status
+        .with_context(|| format!("berth controller ignored SIGTERM for 15s; log:\n{text}"))?;
+    ensure!(
+        status.success(),
+        "berth controller exited with {status} after SIGTERM; log:\n{text}"
+    );
+    ensure!(
+        text.contains("SIGTERM: shutting down") && text.contains("\"stopped\""),
+        "no clean shutdown in the log:\n{text}"
+    );
     Ok(())
 }

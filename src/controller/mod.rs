@@ -46,6 +46,8 @@ pub struct Context {
     pub(crate) schedules: Mutex<HashMap<String, Schedule>>,
     /// Backoff for transient failures.
     pub backoff: Backoff,
+    /// How often state kept for deleted objects is dropped.
+    pub gc_interval: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -78,6 +80,7 @@ impl Context {
             registry_clients: Mutex::new(HashMap::new()),
             schedules: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
+            gc_interval: Duration::from_secs(30),
         }
     }
 

@@ -76,8 +76,10 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api: Api<OCIRepository> = Api::all(ctx.client.clone());
-    Controller::new(api, watcher::Config::default())
-        .with_config(ControllerConfig::default().concurrency(concurrency))
+    let controller = Controller::new(api, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(concurrency));
+    let gc = tokio::spawn(forget_deleted(ctx.clone()));
+    controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, ctx)
         .for_each(|res| async move {
@@ -89,6 +91,57 @@ pub async fn run(
             }
         })
         .await;
+    gc.abort();
+}
+
+/// Without a finalizer, a deleted source is never reconciled again: every
+/// `gc_interval`, look up each source the context keeps state for (one
+/// GET each: the cost grows with berth's own work, not with the cluster)
+/// and, for those that are gone, drop the registry client and schedule and
+/// release their artifacts in the store (kept there until room is needed).
+async fn forget_deleted(ctx: Arc<Context>) {
+    loop {
+        tokio::time::sleep(ctx.gc_interval).await;
+        let mut known: Vec<String> = ctx
+            .schedules
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        known.extend(
+            ctx.registry_clients
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .keys()
+                .cloned(),
+        );
+        known.sort();
+        known.dedup();
+        for key in known {
+            let Some((ns, name)) = key.split_once('/') else {
+                continue;
+            };
+            let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), ns);
+            match api.get_metadata_opt(name).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    tracing::debug!(source = %key, "forgetting a deleted OCIRepository");
+                    ctx.schedules
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&key);
+                    ctx.registry_clients
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&key);
+                    ctx.store.release(&store_owner(ns, name));
+                }
+                // Unknown: keep everything, ask again next time.
+                Err(e) => tracing::debug!(source = %key, error = %e, "failed to look up a source"),
+            }
+        }
+    }
 }
 
 /// Only status patches fail out of `reconcile`; retry them soon.
