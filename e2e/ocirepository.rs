@@ -679,6 +679,23 @@ fn failures_and_verify(env: &Env) -> Result<()> {
         describe(&o)
     );
     ensure!(condition(&o, "ArtifactInStorage").is_some_and(|c| c.status == "False"));
+
+    // helm pushes 1.1.1+build.7 as the tag 1.1.1_build.7; a range reads it
+    // as the version it stands for.
+    let chart = package_chart(env, &home, "fail", "1.1.1+build.7")?;
+    let build = helm_push(env, &home, &chart, &reg.host, &repo, &["--plain-http"])?;
+    create_repo(
+        env,
+        &ns,
+        "build-metadata",
+        serde_json::json!({"url": url, "insecure": true, "interval": "2s", "ref": {"semver": "~1.1"}}),
+    )?;
+    wait_revision(
+        env,
+        &ns,
+        "build-metadata",
+        &format!("1.1.1_build.7@{build}"),
+    )?;
     Ok(())
 }
 
@@ -878,6 +895,24 @@ fn auth_and_tls(env: &Env) -> Result<()> {
         spec(serde_json::json!({"secretRef": {"name": "dockerconfig"}})),
     )?;
     wait_revision(env, &ns, "docker-config", &format!("1.0.0@{pushed}"))?;
+
+    // The same docker config as a ServiceAccount's imagePullSecret.
+    let sa_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(kube_client(env)?, &ns);
+    let sa: k8s_openapi::api::core::v1::ServiceAccount =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "puller"},
+            "imagePullSecrets": [{"name": "basic"}, {"name": "dockerconfig"}],
+        }))?;
+    env.rt
+        .block_on(sa_api.create(&PostParams::default(), &sa))?;
+    create_repo(
+        env,
+        &ns,
+        "service-account",
+        spec(serde_json::json!({"serviceAccountName": "puller"})),
+    )?;
+    wait_revision(env, &ns, "service-account", &format!("1.0.0@{pushed}"))?;
 
     // The Secret fixed later: the stalled source recovers at its interval.
     put_secret(

@@ -213,6 +213,9 @@ pub enum Error {
 
     #[error(transparent)]
     Store(#[from] StoreError),
+
+    #[error("the registry did not answer within spec.timeout ({timeout})")]
+    PassTimeout { timeout: String },
 }
 
 /// The registry step an error came from (it decides what a 404 means).
@@ -270,6 +273,7 @@ impl Error {
             Error::NotAnArchive { .. } => "NotAnArchive".into(),
             Error::Verification(v) => v.reason.clone(),
             Error::Store(_) => "StorageFull".into(),
+            Error::PassTimeout { .. } => "Timeout".into(),
             Error::Registry { step, source } => match source {
                 O::AuthFailed { .. } | O::TokenRealmRefused { .. } => "AuthFailed".into(),
                 O::Registry {
@@ -296,7 +300,7 @@ impl Error {
         match self {
             Error::InvalidSpec(_) => RetryClass::Spec,
             Error::ReadObject { .. } => RetryClass::Transient(None),
-            Error::Store(_) => RetryClass::Transient(None),
+            Error::Store(_) | Error::PassTimeout { .. } => RetryClass::Transient(None),
             Error::Verification(v) if v.retryable => RetryClass::Transient(None),
             Error::Registry { source, .. } => match source {
                 O::Transport { detail, .. } if is_tls_failure(detail) => RetryClass::Permanent,
@@ -377,7 +381,19 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
     let same_spec = old.observed_generation == generation && generation.is_some();
     let new_request = requested_at.is_some() && requested_at != old.last_handled_reconcile_at;
     let started = Instant::now();
-    let outcome = poll(&obj, &ctx, &old, same_spec && !new_request).await;
+    // spec.timeout bounds each request and the whole pass.
+    let pass_timeout = parse_go_duration(&obj.spec.timeout).unwrap_or(Duration::from_secs(60));
+    let outcome = match tokio::time::timeout(
+        pass_timeout,
+        poll(&obj, &ctx, &old, same_spec && !new_request),
+    )
+    .await
+    {
+        Ok(outcome) => outcome,
+        Err(_) => Err(Error::PassTimeout {
+            timeout: obj.spec.timeout.clone(),
+        }),
+    };
     tracing::debug!(%namespace, %name, elapsed = ?started.elapsed(), ok = outcome.is_ok(), "polled");
 
     let now = Timestamp::now();
