@@ -58,6 +58,31 @@ impl CosignVerifier {
             .clone()
     }
 
+    /// The counters in Prometheus' text format, for the metrics endpoint:
+    /// `berth_verify_total{result}` and `berth_verify_duration_seconds`
+    /// (sum and count), so "failure rate above 5 %" is
+    /// `sum(rate(berth_verify_total{result!="ok"}[5m])) / sum(rate(berth_verify_total[5m])) > 0.05`.
+    pub fn render_prometheus(&self) -> String {
+        let m = self.metrics();
+        let mut out = String::from(
+            "# HELP berth_verify_total Signature verifications by result (ok or the failure reason).\n\
+             # TYPE berth_verify_total counter\n",
+        );
+        for (result, n) in &m.total {
+            out.push_str(&format!("berth_verify_total{{result=\"{result}\"}} {n}\n"));
+        }
+        out.push_str(
+            "# HELP berth_verify_duration_seconds Time spent verifying against the registry.\n\
+             # TYPE berth_verify_duration_seconds summary\n",
+        );
+        out.push_str(&format!(
+            "berth_verify_duration_seconds_sum {}\nberth_verify_duration_seconds_count {}\n",
+            m.duration_sum.as_secs_f64(),
+            m.duration_count
+        ));
+        out
+    }
+
     fn record(&self, result: &str, elapsed: Option<Duration>) {
         let mut m = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
         *m.total.entry(result.to_string()).or_default() += 1;
@@ -222,6 +247,31 @@ impl Verifier for CosignVerifier {
 mod tests {
     use super::*;
     use crate::api::oci_repository::OIDCIdentityMatch;
+
+    #[test]
+    fn metrics_render_counts_by_result() {
+        let v = CosignVerifier::new();
+        v.record("ok", Some(Duration::from_millis(500)));
+        v.record("ok", None);
+        v.record("SignatureNotFound", Some(Duration::from_millis(250)));
+        let text = v.render_prometheus();
+        assert!(
+            text.contains("berth_verify_total{result=\"ok\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("berth_verify_total{result=\"SignatureNotFound\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("berth_verify_duration_seconds_sum 0.75\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("berth_verify_duration_seconds_count 2\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn secret_without_keys_is_a_policy_error() {
