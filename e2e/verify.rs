@@ -48,6 +48,7 @@ pub fn tests() -> Vec<crate::Test> {
         t!(verify_refuses_expired_certificate),
         t!(verify_refuses_bundle_with_swapped_certificate),
         t!(verify_attestation_gate),
+        t!(verify_reconciler_adapter),
     ]
 }
 
@@ -1120,4 +1121,102 @@ fn sha256_digest(bytes: &[u8]) -> String {
         "sha256:{}",
         h.iter().map(|b| format!("{b:02x}")).collect::<String>()
     )
+}
+
+/// The reconciler's `CosignVerifier` (through the `Verifier` trait, as
+/// the controller calls it): the Secret's `.pub` key verifies and is
+/// recorded with its fingerprint; the same digest under the same policy is
+/// not fetched again; a changed key verifies again and is refused; the
+/// outcomes are counted.
+fn verify_reconciler_adapter(env: &Env) -> Result<()> {
+    use berth::api::oci_repository::{OCIRepositoryVerification, VerifiedSigner};
+    use berth::controller::cosign::CosignVerifier;
+    use berth::controller::{VerificationMaterial, Verifier as _, VerifyRequest};
+    use std::collections::BTreeMap;
+
+    let reg = &env.registries()?.referrers;
+    let kit = Kit::new(env, "verify-adapter")?;
+    let repo = format!("adapter-{}", random_hex(4)?);
+    let p = kit.push_chart(reg, &repo, "app", "1.0.0", "a")?;
+    kit.sign("cosign-v2", "signer", &p.image, false)?;
+    let client = {
+        let _rt = env.rt.enter();
+        Client::new(
+            &reg.host,
+            Credentials::Anonymous,
+            ClientOptions {
+                insecure: true,
+                ..ClientOptions::default()
+            },
+        )?
+    };
+    let reference = berth_oci::Reference::parse(&format!("{}/{}:1.0.0", reg.host, p.name))?;
+    let digest = Digest::parse(&p.digest)?;
+    let spec = OCIRepositoryVerification {
+        secret_ref: Some(berth::api::LocalObjectReference {
+            name: "cosign-keys".into(),
+        }),
+        ..Default::default()
+    };
+    let material = |pair: &str| -> Result<VerificationMaterial> {
+        Ok(VerificationMaterial {
+            secret: Some(BTreeMap::from([(
+                "cosign.pub".to_string(),
+                std::fs::read(kit.dir(pair).join("cosign.pub"))?,
+            )])),
+            trusted_root: None,
+        })
+    };
+    let verifier = CosignVerifier::new();
+    let run = |material: &VerificationMaterial| {
+        env.rt.block_on(verifier.verify(VerifyRequest {
+            client: &client,
+            reference: &reference,
+            digest: &digest,
+            spec: &spec,
+            material,
+        }))
+    };
+
+    let good = material("signer")?;
+    let signer: VerifiedSigner =
+        run(&good).map_err(|e| anyhow::anyhow!("{}: {}", e.reason, e.message))?;
+    let fingerprint = &kit.public("signer")?[0].fingerprint;
+    ensure!(
+        signer.key.as_deref() == Some(&format!("cosign.pub ({fingerprint})"))
+            && signer.format.as_deref() == Some("legacy-tag")
+            && signer.issuer.is_none(),
+        "signer {signer:?}"
+    );
+    let requests = client.counters().total();
+    let again = run(&good).map_err(|e| anyhow::anyhow!("{}: {}", e.reason, e.message))?;
+    ensure!(again == signer, "second answer {again:?}");
+    ensure!(
+        client.counters().total() == requests,
+        "the verified digest was fetched again ({} requests, then {})",
+        requests,
+        client.counters().total()
+    );
+
+    let err = run(&material("other")?)
+        .err()
+        .context("a changed key still verified")?;
+    ensure!(
+        err.reason == "SignatureMismatch"
+            && err
+                .message
+                .contains("signature does not match key cosign.pub")
+            && !err.retryable,
+        "unexpected refusal {err:?}"
+    );
+    ensure!(
+        client.counters().total() > requests,
+        "the changed policy did not go back to the registry"
+    );
+    let metrics = verifier.metrics();
+    ensure!(
+        metrics.total.get("ok") == Some(&2) && metrics.total.get("SignatureMismatch") == Some(&1),
+        "metrics {metrics:?}"
+    );
+    Ok(())
 }
