@@ -499,6 +499,23 @@ fn verify_refuses_signature_copied_from_another_digest(env: &Env) -> Result<()> 
             &b.digest,
         ],
     )?;
+    // Add a valid bundle of B by an untrusted key: two candidates, each
+    // failing one part of the policy, still make no verified signature.
+    kit.sign("cosign-v3", "other", &b.image, true)?;
+    expect_refused(
+        berth_verify(
+            env,
+            reg,
+            &b.name,
+            &b.digest,
+            key_policy(kit.public("signer")?)?,
+        )?,
+        "SignatureVerificationFailed",
+        &[
+            "signature does not match key signer.pub",
+            &format!("the signed payload is for {}", a.digest),
+        ],
+    )?;
     // A itself still verifies.
     expect_ok(berth_verify(
         env,
