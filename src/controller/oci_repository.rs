@@ -26,6 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -317,7 +318,8 @@ impl Error {
         let hint = match self.reason().as_str() {
             "AuthFailed" => " (check spec.secretRef or spec.serviceAccountName)",
             "TLSFailed" => {
-                " (check spec.certSecretRef: ca.crt must hold the CA that signed the registry's certificate)"
+                " (check spec.certSecretRef: ca.crt must hold the CA that signed the registry's certificate; \
+                 a registry that speaks plain HTTP needs spec.insecure: true)"
             }
             "TagNotFound" => " (check spec.ref.tag)",
             "UnsupportedArtifact" => " (the registry does not serve this OCI artifact type)",
@@ -381,11 +383,12 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
     let same_spec = old.observed_generation == generation && generation.is_some();
     let new_request = requested_at.is_some() && requested_at != old.last_handled_reconcile_at;
     let started = Instant::now();
+    let progress_shown = AtomicBool::new(false);
     // spec.timeout bounds each request and the whole pass.
     let pass_timeout = parse_go_duration(&obj.spec.timeout).unwrap_or(Duration::from_secs(60));
     let outcome = match tokio::time::timeout(
         pass_timeout,
-        poll(&obj, &ctx, &old, same_spec && !new_request),
+        poll(&obj, &ctx, &old, same_spec && !new_request, &progress_shown),
     )
     .await
     {
@@ -590,7 +593,8 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
         }
     }
 
-    if status_changed(&old, &status) {
+    // After a progress patch the stored status is no longer `old`.
+    if progress_shown.load(Ordering::Relaxed) || status_changed(&old, &status) {
         let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &namespace);
         let patch = serde_json::json!({
             "apiVersion": crate::api::API_VERSION,
@@ -622,6 +626,66 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
         return Ok(Action::await_change());
     }
     Ok(Action::requeue(delay))
+}
+
+/// Patch `Reconciling=True` ("pulling revision …") and Ready Unknown
+/// before a new revision is verified and pulled. True when patched.
+async fn mark_progressing(
+    ctx: &Context,
+    obj: &OCIRepository,
+    old: &OCIRepositoryStatus,
+    revision: &str,
+) -> bool {
+    let generation = obj.metadata.generation;
+    // A source already failing (or retrying) for this spec keeps its
+    // conditions: re-marking it on every poll would only churn them.
+    let failing = crate::api::conditions::is_true(&old.conditions, types::STALLED)
+        || crate::api::conditions::is_true(&old.conditions, types::RECONCILING);
+    if failing && old.observed_generation == generation {
+        return false;
+    }
+    let now = Timestamp::now();
+    let mut status = old.clone();
+    let conds = &mut status.conditions;
+    remove_condition(conds, types::STALLED);
+    set_condition_at(
+        conds,
+        types::RECONCILING,
+        Status::True,
+        "Progressing",
+        format!("pulling revision '{revision}'"),
+        generation,
+        now,
+    );
+    summarize(
+        conds,
+        &[types::SOURCE_VERIFIED, types::ARTIFACT_IN_STORAGE],
+        "Succeeded",
+        "",
+        generation,
+        now,
+    );
+    let namespace = obj.namespace().unwrap_or_default();
+    let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = serde_json::json!({
+        "apiVersion": crate::api::API_VERSION,
+        "kind": "OCIRepository",
+        "status": status,
+    });
+    match api
+        .patch_status(
+            &obj.name_any(),
+            &PatchParams::apply(CONTROLLER_NAME).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::debug!(error = %e, "failed to show progress");
+            false
+        }
+    }
 }
 
 fn describe_signer(s: &VerifiedSigner) -> String {
@@ -741,6 +805,7 @@ async fn poll(
     ctx: &Context,
     old: &OCIRepositoryStatus,
     may_reuse: bool,
+    progress_shown: &AtomicBool,
 ) -> Result<Polled, Error> {
     let (repo, timeout, want) = read_spec(obj)?;
     let namespace = obj.namespace().unwrap_or_default();
@@ -847,6 +912,12 @@ async fn poll(
                 }
             }
         }
+    }
+
+    // Show the work before doing it (verification and the pull may take
+    // a while).
+    if mark_progressing(ctx, obj, old, &revision).await {
+        progress_shown.store(true, Ordering::Relaxed);
     }
 
     // Verify before anything is pulled or stored.
