@@ -488,6 +488,39 @@ fn semver_tag_digest_and_polling_cost(env: &Env) -> Result<()> {
         "pinned-tag's layer was already stored, yet it fetched a blob: {pinned:?}"
     );
 
+    // Suspended: no request at all; resumed: polling again.
+    patch_repo(
+        env,
+        &ns,
+        "pinned-tag",
+        serde_json::json!({"spec": {"suspend": true}}),
+    )?;
+    std::thread::sleep(Duration::from_secs(1));
+    let suspended = counters(&ctx, &ns, "pinned-tag")?;
+    std::thread::sleep(Duration::from_secs(5));
+    let d = delta(&suspended, &counters(&ctx, &ns, "pinned-tag")?);
+    ensure!(d.is_empty(), "a suspended source polled: {d:?}");
+    patch_repo(
+        env,
+        &ns,
+        "pinned-tag",
+        serde_json::json!({"spec": {"suspend": false}}),
+    )?;
+    let resumed = Instant::now();
+    while delta(&suspended, &counters(&ctx, &ns, "pinned-tag")?).is_empty() {
+        ensure!(
+            resumed.elapsed() < Duration::from_secs(10),
+            "the resumed source does not poll"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    wait_revision(
+        env,
+        &ns,
+        "pinned-tag",
+        &format!("1.2.0@{}", digests["1.2.0"]),
+    )?;
+
     // A tag moved to another digest: the status follows.
     oras_tag(env, &home, reg, &name, "1.0.0", "stable")?;
     create_repo(
