@@ -49,6 +49,10 @@ pub fn tests() -> Vec<crate::Test> {
             name: "ocirepository_controller_binary",
             run: controller_binary,
         },
+        crate::Test {
+            name: "ocirepository_cosign_verified",
+            run: cosign_verified,
+        },
     ]
 }
 
@@ -67,21 +71,29 @@ fn controller(env: &Env) -> Result<Arc<Context>> {
 }
 
 fn start_controller(env: &Env) -> Result<Arc<Context>> {
+    start_shard(env, "in-process", Arc::new(UnavailableVerifier))
+}
+
+/// A controller on the suite's runtime for the objects labelled `shard`.
+fn start_shard(
+    env: &Env,
+    shard: &str,
+    verifier: Arc<dyn berth::controller::Verifier>,
+) -> Result<Arc<Context>> {
     install_crds(env)?;
     let client = env.cluster()?.client(&env.rt)?;
     let store = Arc::new(berth::artifact::ArtifactStore::default());
-    let mut ctx = Context::new(client, store, Arc::new(UnavailableVerifier));
+    let mut ctx = Context::new(client, store, verifier);
     // Deleted sources are forgotten within seconds (the default is 30s).
     ctx.gc_interval = Duration::from_secs(2);
     let ctx = Arc::new(ctx);
     let run_ctx = ctx.clone();
+    let options = RunOptions {
+        concurrency: 4,
+        label_selector: Some(format!("{SHARD_LABEL}={shard}")),
+    };
     env.rt.spawn(async move {
-        berth::controller::run(
-            run_ctx,
-            RunOptions { concurrency: 4 },
-            futures::future::pending::<()>(),
-        )
-        .await;
+        berth::controller::run(run_ctx, options, futures::future::pending::<()>()).await;
     });
     Ok(ctx)
 }
@@ -132,12 +144,26 @@ fn create_namespace(env: &Env, prefix: &str) -> Result<String> {
     Ok(ns)
 }
 
+/// The label that shards the test objects between the controllers of the
+/// run (the in-process one, the Cosign one, the binary).
+const SHARD_LABEL: &str = "e2e.berth.dev/controller";
+
 fn create_repo(env: &Env, ns: &str, name: &str, spec: serde_json::Value) -> Result<()> {
+    create_repo_for(env, "in-process", ns, name, spec)
+}
+
+fn create_repo_for(
+    env: &Env,
+    shard: &str,
+    ns: &str,
+    name: &str,
+    spec: serde_json::Value,
+) -> Result<()> {
     let api: Api<OCIRepository> = Api::namespaced(kube_client(env)?, ns);
     let obj: OCIRepository = serde_json::from_value(serde_json::json!({
         "apiVersion": "berth.dev/v1alpha1",
         "kind": "OCIRepository",
-        "metadata": {"name": name, "namespace": ns},
+        "metadata": {"name": name, "namespace": ns, "labels": {SHARD_LABEL: shard}},
         "spec": spec,
     }))
     .context("not an OCIRepository")?;
@@ -1089,6 +1115,8 @@ fn controller_binary(env: &Env) -> Result<()> {
         .arg("--kubeconfig")
         .arg(&cluster.kubeconfig)
         .args(["--log-format", "json", "--concurrency", "2"])
+        .arg("--watch-label-selector")
+        .arg(format!("{SHARD_LABEL}=binary"))
         .env("RUST_LOG", "info,berth=debug")
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
@@ -1102,8 +1130,9 @@ fn controller_binary(env: &Env) -> Result<()> {
     }
     let mut child = cmd.spawn().context("failed to start berth controller")?;
     let result = (|| -> Result<()> {
-        create_repo(
+        create_repo_for(
             env,
+            "binary",
             &ns,
             "bin-src",
             serde_json::json!({"url": reg.oci_url(&format!("{repo}/bin")), "insecure": true,
@@ -1164,5 +1193,134 @@ fn controller_binary(env: &Env) -> Result<()> {
         text.contains("SIGTERM: shutting down") && text.contains("\"stopped\""),
         "no clean shutdown in the log:\n{text}"
     );
+    Ok(())
+}
+
+static COSIGN_CONTROLLER: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+
+/// A chart signed with `cosign sign --key` (cosign v2, offline): with
+/// `spec.verify` naming the public key, the reconciler's Cosign verifier
+/// lets it through (SourceVerified=True, the signer recorded); moving the
+/// tag to an unsigned chart never advances the artifact.
+fn cosign_verified(env: &Env) -> Result<()> {
+    let ctx = COSIGN_CONTROLLER
+        .get_or_init(|| {
+            start_shard(
+                env,
+                "cosign",
+                Arc::new(berth::controller::cosign::CosignVerifier::new()),
+            )
+            .map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!("cosign controller unavailable: {e}"))?;
+    let regs = env.registries()?;
+    let reg = &regs.referrers;
+    let home = ClientHome::new(env, "ocirepo-cosign")?;
+    let password = random_hex(8)?;
+    let keys = home.tmp.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    let mut cmd = home.command(&env.tools, "cosign-v2");
+    cmd.current_dir(&keys)
+        .env("COSIGN_PASSWORD", &password)
+        .arg("generate-key-pair");
+    run_ok(cmd)?;
+
+    let repo = format!("ocirepo-{}", random_hex(4)?);
+    let name = format!("{repo}/signed");
+    let signed_chart = package_chart(env, &home, "signed", "1.0.0")?;
+    let signed = helm_push(
+        env,
+        &home,
+        &signed_chart,
+        &reg.host,
+        &repo,
+        &["--plain-http"],
+    )?;
+    let unsigned_chart = package_chart(env, &home, "signed", "2.0.0")?;
+    let unsigned = helm_push(
+        env,
+        &home,
+        &unsigned_chart,
+        &reg.host,
+        &repo,
+        &["--plain-http"],
+    )?;
+    let mut cmd = home.command(&env.tools, "cosign-v2");
+    cmd.env("COSIGN_PASSWORD", &password)
+        .arg("sign")
+        .arg("--key")
+        .arg(keys.join("cosign.key"))
+        .args([
+            "--tlog-upload=false",
+            "--use-signing-config=false",
+            "--yes",
+            "--allow-http-registry",
+        ])
+        .arg(format!("{}@{signed}", reg.repo(&name)));
+    run_ok(cmd)?;
+    oras_tag(env, &home, reg, &name, "1.0.0", "stable")?;
+
+    let ns = create_namespace(env, "ocirepo-cosign")?;
+    put_secret(
+        env,
+        &ns,
+        "cosign-keys",
+        None,
+        &[("cosign.pub", &std::fs::read(keys.join("cosign.pub"))?)],
+    )?;
+    create_repo_for(
+        env,
+        "cosign",
+        &ns,
+        "signed",
+        serde_json::json!({"url": reg.oci_url(&name), "insecure": true, "interval": "2s",
+            "ref": {"tag": "stable"},
+            "verify": {"provider": "cosign", "secretRef": {"name": "cosign-keys"}}}),
+    )?;
+    let o = wait_revision(env, &ns, "signed", &format!("stable@{signed}"))?;
+    let sv = condition(&o, "SourceVerified").context("no SourceVerified")?;
+    ensure!(sv.status == "True", "{}", describe(&o));
+    let signer = o
+        .status
+        .as_ref()
+        .and_then(|s| s.verified_signer.clone())
+        .context("no verifiedSigner")?;
+    ensure!(
+        signer
+            .key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("cosign.pub")),
+        "signer {signer:?}"
+    );
+    let layer = Digest::sha256_of(&signed_chart.bytes);
+    ensure!(
+        ctx.store.contains(&layer),
+        "the verified chart is not stored"
+    );
+
+    // The tag moves to an unsigned chart: refused, the signed one stays.
+    oras_tag(env, &home, reg, &name, "2.0.0", "stable")?;
+    let o = wait_repo(
+        env,
+        &ns,
+        "signed",
+        WAIT,
+        "refusing the unsigned digest",
+        |o| condition(o, "SourceVerified").is_some_and(|c| c.status == "False"),
+    )?;
+    let ready = condition(&o, "Ready").context("no Ready")?;
+    ensure!(ready.status == "False", "{}", describe(&o));
+    ensure!(
+        revision(&o) == Some(format!("stable@{signed}").as_str()),
+        "the artifact moved past an unverified digest: {}",
+        describe(&o)
+    );
+    ensure!(
+        !ctx.store
+            .contains(&Digest::sha256_of(&unsigned_chart.bytes)),
+        "the unsigned chart was pulled"
+    );
+    let _ = unsigned;
     Ok(())
 }

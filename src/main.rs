@@ -50,6 +50,10 @@ struct ControllerArgs {
     /// Objects reconciled at the same time, per controller.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// Watch only objects matching this label selector (e.g.
+    /// `shard=a`), to split the objects between several controllers.
+    #[arg(long)]
+    watch_label_selector: Option<String>,
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -145,13 +149,18 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
         let store = Arc::new(berth::artifact::ArtifactStore::new(
             args.artifact_store_bytes,
         ));
-        let verifier = Arc::new(berth::controller::UnavailableVerifier);
+        let verifier = Arc::new(berth::controller::cosign::CosignVerifier::new());
         let ctx = Arc::new(berth::controller::Context::new(client, store, verifier));
-        tracing::info!(concurrency = args.concurrency, "starting the controllers");
+        tracing::info!(
+            concurrency = args.concurrency,
+            label_selector = args.watch_label_selector.as_deref().unwrap_or(""),
+            "starting the controllers"
+        );
         berth::controller::run(
             ctx,
             berth::controller::RunOptions {
                 concurrency: args.concurrency,
+                label_selector: args.watch_label_selector.clone(),
             },
             shutdown_signal(),
         )

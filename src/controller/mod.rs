@@ -145,6 +145,9 @@ pub fn jitter(d: Duration, percent: u32) -> Duration {
 pub struct RunOptions {
     /// Objects reconciled at the same time, per controller.
     pub concurrency: u16,
+    /// Only objects matching this label selector are watched (sharding:
+    /// several controllers, each with its own selector).
+    pub label_selector: Option<String>,
 }
 
 /// Run every controller until `shutdown` resolves, then let in-flight
@@ -157,7 +160,7 @@ pub async fn run(
     use futures::FutureExt as _;
     // One shutdown signal, cloned for every controller.
     let shutdown = shutdown.boxed().shared();
-    oci_repository::run(ctx, options.concurrency, shutdown.clone()).await;
+    oci_repository::run(ctx, &options, shutdown.clone()).await;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

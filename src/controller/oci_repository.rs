@@ -73,12 +73,16 @@ pub fn store_owner(namespace: &str, name: &str) -> String {
 /// Run the OCIRepository controller until `shutdown` resolves.
 pub async fn run(
     ctx: Arc<Context>,
-    concurrency: u16,
+    options: &super::RunOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api: Api<OCIRepository> = Api::all(ctx.client.clone());
-    let controller = Controller::new(api, watcher::Config::default())
-        .with_config(ControllerConfig::default().concurrency(concurrency));
+    let mut watch = watcher::Config::default();
+    if let Some(selector) = &options.label_selector {
+        watch = watch.labels(selector);
+    }
+    let controller = Controller::new(api, watch)
+        .with_config(ControllerConfig::default().concurrency(options.concurrency));
     let gc = tokio::spawn(forget_deleted(ctx.clone()));
     controller
         .graceful_shutdown_on(shutdown)
