@@ -8,7 +8,7 @@
 
 pub mod api;
 pub mod artifact;
-pub mod controller;
 pub mod cmd_template;
+pub mod controller;
 pub use berth_semver as semver;
 pub use berth_template as template;
