@@ -199,6 +199,28 @@ pub struct OCIRepositoryVerification {
     /// public-good Sigstore root is used when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_root_ref: Option<TrustedRootReference>,
+
+    /// Whether an accepted signature must carry a transparency-log entry
+    /// (a Rekor entry that verifies against the trusted root). Unset:
+    /// required for certificate identities, optional for keys. A log entry
+    /// that is present is always verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transparency_log: Option<TransparencyLogPolicy>,
+
+    /// In-toto predicate types (e.g. `https://slsa.dev/provenance/v1`)
+    /// that must each be attested for the artifact's digest by one of the
+    /// trusted signers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<String>,
+}
+
+/// Whether signatures need a transparency-log entry.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum TransparencyLogPolicy {
+    /// Every accepted signature carries a log entry that verifies.
+    Required,
+    /// A log entry that is present must verify; a missing one is accepted.
+    Optional,
 }
 
 /// The signature provider.

@@ -18,10 +18,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use berth_verify::{IdentityMatcher, Policy, PublicKey, Signer, TrustMaterial, Verifier as Cosign};
+use berth_verify::{
+    IdentityMatcher, Policy, PublicKey, Signer, TlogRequirement, TrustMaterial, Verifier as Cosign,
+};
 
 use super::verify_hook::{Verifier, VerifyError, VerifyFuture, VerifyRequest};
-use crate::api::oci_repository::{OCIRepositoryVerification, VerifiedSigner};
+use crate::api::oci_repository::{
+    OCIRepositoryVerification, TransparencyLogPolicy, VerifiedSigner,
+};
 use crate::controller::VerificationMaterial;
 
 /// Verified (repository, digest, policy fingerprint) entries kept at most.
@@ -130,6 +134,15 @@ pub fn build_policy(
         .map(|m| IdentityMatcher::new(&m.issuer, &m.subject))
         .collect::<Result<Vec<_>, _>>()?;
     let mut policy = Policy::new(keys, identities)?;
+    if let Some(tlog) = spec.transparency_log {
+        let requirement = match tlog {
+            TransparencyLogPolicy::Required => TlogRequirement::Required,
+            TransparencyLogPolicy::Optional => TlogRequirement::Optional,
+        };
+        policy.key_tlog = requirement;
+        policy.identity_tlog = requirement;
+    }
+    policy.attestations = spec.attestations.clone();
     if let Some(root_ref) = &spec.trusted_root_ref {
         let data = material.trusted_root.as_ref().ok_or_else(|| {
             berth_verify::Error::InvalidPolicy(format!(
@@ -271,6 +284,46 @@ mod tests {
             text.contains("berth_verify_duration_seconds_count 2\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn transparency_log_and_attestations_reach_the_policy() {
+        let identity = || {
+            vec![OIDCIdentityMatch {
+                issuer: "https://issuer\\.test".into(),
+                subject: "a@b\\.test".into(),
+            }]
+        };
+        let material = VerificationMaterial {
+            secret: None,
+            trusted_root: None,
+        };
+        let defaults = build_policy(
+            &OCIRepositoryVerification {
+                match_oidc_identity: identity(),
+                ..Default::default()
+            },
+            &material,
+        )
+        .unwrap();
+        assert_eq!(defaults.identity_tlog, TlogRequirement::Required);
+        assert_eq!(defaults.key_tlog, TlogRequirement::Optional);
+        assert!(defaults.attestations.is_empty());
+        let spec = OCIRepositoryVerification {
+            match_oidc_identity: identity(),
+            transparency_log: Some(TransparencyLogPolicy::Optional),
+            attestations: vec!["https://slsa.dev/provenance/v1".into()],
+            ..Default::default()
+        };
+        let policy = build_policy(&spec, &material).unwrap();
+        assert_eq!(policy.identity_tlog, TlogRequirement::Optional);
+        assert_eq!(policy.key_tlog, TlogRequirement::Optional);
+        assert_eq!(
+            policy.attestations,
+            vec!["https://slsa.dev/provenance/v1".to_string()]
+        );
+        // A stricter policy is a different policy: cached verdicts do not carry over.
+        assert_ne!(policy.fingerprint(), defaults.fingerprint());
     }
 
     #[test]
