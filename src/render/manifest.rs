@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use berth_chart::Chart;
-use berth_template::funcs::yaml::parse::yaml_to_value;
+use berth_template::funcs::yaml::parse::yaml_to_value_keep;
 use berth_template::Value;
 
 /// The identifying head of a document (`apiVersion`, `kind`,
@@ -171,7 +171,10 @@ pub struct SimpleHead {
 /// YAML errors and type mismatches in Go's words; scalars in string fields
 /// are stringified (sigs.k8s.io/yaml converts them for string targets).
 pub fn parse_head(doc: &str) -> Result<SimpleHead, String> {
-    let v = yaml_to_value(doc).map_err(|e| e.to_string())?;
+    // The whole document is parsed and checked, but only the fields read
+    // below are built (matched as `json_field` does).
+    let v =
+        yaml_to_value_keep(doc, &["apiVersion", "kind", "metadata"]).map_err(|e| e.to_string())?;
     let mut out = SimpleHead::default();
     let top = match &v {
         Value::Nil => return Ok(out),

@@ -148,6 +148,54 @@ mod tests {
     }
 
     #[test]
+    fn keeping_some_fields_checks_the_whole_document() {
+        use super::parse::{yaml_to_value, yaml_to_value_keep};
+        let keep = ["kind", "metadata"];
+        // Only the kept top-level fields (any ASCII case) are built.
+        let v = yaml_to_value_keep("Kind: A\nspec: {x: [1, 2]}\nmetadata: {name: web}\n", &keep)
+            .unwrap();
+        assert_eq!(
+            format!("{v:?}"),
+            r#"{"Kind": "A", "metadata": {"name": "web"}}"#
+        );
+        // Errors anywhere fail as the full decode does, first one first.
+        for doc in [
+            "kind: A\nspec: {x: .nan}\n",
+            "kind: A\nspec: [{~: 1}]\n",
+            "spec: {x: -.inf}\nkind: {~: 1}\n",
+            "kind: A\nspec: [\n",
+            "kind: A\nspec: {1.5: x, true: y, 2: z}\nother: !!binary aGk=\n",
+            "- a\n- b\n",
+            "",
+        ] {
+            assert_eq!(
+                yaml_to_value_keep(doc, &keep).map(drop),
+                yaml_to_value(doc).map(drop),
+                "{doc:?}"
+            );
+        }
+        // A value replaced by a later equal key is not converted (Go's map
+        // keeps only the last), in small and in indexed (large) maps.
+        let mut big = String::from("spec:\n");
+        for i in 0..40 {
+            big.push_str(&format!("  k{i}: {i}\n"));
+        }
+        for doc in [
+            "spec: {a: .nan, a: 1}\nkind: A\n".to_string(),
+            format!("{big}  k3: .nan\n  k3: 3\nkind: A\n"),
+        ] {
+            assert!(yaml_to_value(&doc).is_ok(), "{doc}");
+            assert!(yaml_to_value_keep(&doc, &keep).is_ok(), "{doc}");
+        }
+        let v = yaml_to_value(&format!("{big}  k3: x\n  k39: z\n")).unwrap();
+        let s = format!("{v:?}");
+        assert!(
+            s.contains(r#""k3": "x""#) && s.contains(r#""k39": "z""#),
+            "{s}"
+        );
+    }
+
+    #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let doc = format!("a: {}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(parse_yaml_values(&doc).is_err());

@@ -93,6 +93,39 @@ fn json_kind(v: &Value) -> &'static str {
 /// The first document of `text` as the generic value sigs.k8s.io/yaml
 /// produces (before it is decoded into the caller's target type).
 pub fn yaml_to_value(text: &str) -> Result<Value, YamlParseError> {
+    match decode(text)? {
+        None => Ok(Value::Nil),
+        Some(y) => to_json_value(y),
+    }
+}
+
+/// [`yaml_to_value`] for a reader of a few top-level fields (a manifest's
+/// head): the whole text is parsed, decoded and checked exactly as there,
+/// failing with the same first error, but of a top-level mapping only the
+/// entries whose key equals one of `keep` ignoring ASCII case become
+/// values; the others are checked without being built.
+pub fn yaml_to_value_keep(text: &str, keep: &[&str]) -> Result<Value, YamlParseError> {
+    match decode(text)? {
+        None => Ok(Value::Nil),
+        Some(Y::Map(m)) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in m.entries {
+                let key = key_string(&k, &v)?;
+                if keep.iter().any(|n| key.eq_ignore_ascii_case(n)) {
+                    out.insert(key, to_json_value(v)?);
+                } else {
+                    check_json(&v)?;
+                }
+            }
+            Ok(Value::map(out))
+        }
+        Some(y) => to_json_value(y),
+    }
+}
+
+/// The syntax check, goyaml.v2's decoding and the reader's checks of
+/// [`yaml_to_value`], before the JSON step (`None`: an empty document).
+fn decode(text: &str) -> Result<Option<Y>, YamlParseError> {
     if text.chars().any(forbidden_char) {
         return Err(YamlParseError::Yaml(
             "control characters are not allowed".into(),
@@ -109,7 +142,7 @@ pub fn yaml_to_value(text: &str) -> Result<Value, YamlParseError> {
     };
     let doc = read_document(text)?;
     let Some(root) = doc.root else {
-        return Ok(Value::Nil);
+        return Ok(None);
     };
     let mut d = Decoder {
         doc: &doc,
@@ -118,8 +151,7 @@ pub fn yaml_to_value(text: &str) -> Result<Value, YamlParseError> {
         alias_depth: 0,
         active_aliases: Vec::new(),
     };
-    let y = d.node(root, 0)?;
-    to_json_value(y)
+    d.node(root, 0).map(Some)
 }
 
 /// Characters goyaml's reader refuses anywhere in the input.
@@ -397,19 +429,50 @@ enum Y {
 #[derive(Clone, Debug, Default)]
 struct YMap {
     entries: Vec<(Y, Y)>,
-    index: HashMap<String, usize>,
+    /// Key identity to entry, built once the map outgrows a linear scan.
+    index: Option<HashMap<String, usize>>,
 }
+
+/// Up to this many entries, equal keys are found by comparing keys (no
+/// identity strings to build); most YAML mappings are this small.
+const YMAP_SCAN_MAX: usize = 16;
 
 impl YMap {
     fn set(&mut self, k: Y, v: Y) {
-        let id = key_identity(&k);
-        match self.index.get(&id) {
-            Some(&i) => self.entries[i].1 = v,
-            None => {
-                self.index.insert(id, self.entries.len());
-                self.entries.push((k, v));
+        if let Some(index) = &mut self.index {
+            let id = key_identity(&k);
+            match index.get(&id) {
+                Some(&i) => self.entries[i].1 = v,
+                None => {
+                    index.insert(id, self.entries.len());
+                    self.entries.push((k, v));
+                }
             }
+            return;
         }
+        if let Some(e) = self.entries.iter_mut().find(|(e, _)| same_key(e, &k)) {
+            e.1 = v;
+            return;
+        }
+        self.entries.push((k, v));
+        if self.entries.len() > YMAP_SCAN_MAX {
+            let index = self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (key_identity(k), i))
+                .collect();
+            self.index = Some(index);
+        }
+    }
+}
+
+/// `key_identity(a) == key_identity(b)`, without building the strings for
+/// the common case of two string keys.
+fn same_key(a: &Y, b: &Y) -> bool {
+    match (a, b) {
+        (Y::Str(x), Y::Str(y)) => x == y,
+        _ => key_identity(a) == key_identity(b),
     }
 }
 
@@ -856,6 +919,29 @@ fn key_string(k: &Y, v: &Y) -> Result<String, YamlParseError> {
             )))
         }
     })
+}
+
+/// The errors [`to_json_value`] would report for `y`, in the same order,
+/// without building the value.
+fn check_json(y: &Y) -> Result<(), YamlParseError> {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || check_json_inner(y))
+}
+
+fn check_json_inner(y: &Y) -> Result<(), YamlParseError> {
+    match y {
+        Y::Float(f) if !f.is_finite() => to_json_value_inner(Y::Float(*f)).map(drop),
+        Y::Seq(items) => items.iter().try_for_each(check_json),
+        Y::Map(m) => m.entries.iter().try_for_each(|(k, v)| {
+            match k {
+                Y::Str(_) | Y::Bin(_) | Y::Int(_) | Y::Float(_) | Y::Bool(_) => {}
+                _ => {
+                    key_string(k, v)?;
+                }
+            }
+            check_json(v)
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn to_json_value(y: Y) -> Result<Value, YamlParseError> {
