@@ -279,12 +279,22 @@ fn collect_templates<'a>(
         }
         out.push(Renderable {
             name: go_path_join(full_path, &t.name),
-            text: String::from_utf8_lossy(&t.data),
+            text: utf8_lossy(&t.data),
             top: top.clone(),
             base_path: base_path.clone(),
         });
     }
     top
+}
+
+/// `String::from_utf8_lossy`, validating with `str::from_utf8` first: its
+/// word-at-a-time ASCII path is several times cheaper than the lossy
+/// decoder's byte loop, and templates are nearly always valid UTF-8.
+fn utf8_lossy(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(data),
+    }
 }
 
 /// `values.Table("Values." + name)` on the parent's top-level object: the
