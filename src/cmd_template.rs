@@ -214,7 +214,13 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
         show_only: a.show_only.clone(),
         no_hooks: a.no_hooks,
     };
-    Ok(template_output(&rendered, &out)?)
+    let output = template_output(&rendered, &out)?;
+    // The process exits right after printing: freeing the chart, its values
+    // and the rendered files node by node would only cost time (for large
+    // charts, millions of instructions of recursive drops).
+    std::mem::forget(rendered);
+    std::mem::forget(prepared);
+    Ok(output)
 }
 
 /// Helm's `LocateChart` for what berth supports: an existing path (made
