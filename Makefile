@@ -1,13 +1,14 @@
 # berth developer interface. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: build test unit e2e tools crds fmt lint conformance conformance-template conformance-render bench bench-template bench-render
+.PHONY: build test unit integration e2e tools crds fmt lint conformance conformance-template conformance-render bench bench-template bench-render
 
 build:
 	$(CARGO) build --workspace --all-targets
 
-## everything CI runs: unit tests, template conformance against Helm, e2e
-test: unit conformance e2e
+## everything CI runs: unit tests, both conformance suites against Helm,
+## the crates' integration tests, e2e
+test: unit conformance integration e2e
 
 unit:
 	$(CARGO) test --workspace --lib --bins
@@ -15,6 +16,13 @@ unit:
 ## builds the pinned Go tools into ~/.cache/berth on first use
 tools:
 	e2e/tools/build.sh
+
+## integration tests of the crates: hostile registries (berth-oci), renders
+## against the real helm (berth-render), Cosign/Sigstore vectors
+## (berth-verify, `berth verify bundle` over Sigstore's conformance suite)
+integration: tools
+	$(CARGO) test -p berth-oci -p berth-render -p berth-verify --test '*'
+	$(CARGO) test -p berth --test sigstore_conformance
 
 e2e: tools
 	$(CARGO) test --test e2e

@@ -24,6 +24,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum VerifyCommand {
+    /// Verify a Sigstore bundle for a file or a `sha256:<hex>` digest:
+    /// `--bundle FILE (--certificate-identity ID --certificate-oidc-issuer
+    /// URL | --key PEM) [--trusted-root FILE] FILE_OR_DIGEST`. Exit status
+    /// 0 when it verifies, 1 with the reason on stderr when it does not.
+    Bundle {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Print the CustomResourceDefinitions generated from the API types.
     Crds {
@@ -37,6 +49,9 @@ enum Command {
     Template(Box<berth::cmd_template::TemplateArgs>),
     /// Run the controllers against the current cluster.
     Controller(ControllerArgs),
+    /// Verify signatures offline (Sigstore's conformance protocol).
+    #[command(subcommand)]
+    Verify(VerifyCommand),
     /// Print the version.
     Version,
 }
@@ -109,6 +124,15 @@ fn main() -> anyhow::Result<()> {
             }
         },
         Command::Controller(args) => run_controller(args)?,
+        Command::Verify(VerifyCommand::Bundle { args }) => {
+            match berth_verify::conformance::run(&args) {
+                Ok(line) => println!("{line}"),
+                Err(reason) => {
+                    eprintln!("Error: verification failed: {reason}");
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::Version => println!("berth {}", env!("CARGO_PKG_VERSION")),
     }
     Ok(())

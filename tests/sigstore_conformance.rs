@@ -1,7 +1,7 @@
 //! Sigstore's own bundle-verification vectors (real bundles from real
 //! Sigstore infrastructure, `../shared/sigstore-conformance`, path
 //! overridable with `BERTH_SIGSTORE_CONFORMANCE`), each run through
-//! `berth-verify-bundle` with the conformance suite's protocol: every
+//! `berth verify bundle` with the conformance suite's protocol: every
 //! happy case must verify, every `_fail` case must fail with a reason.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
 fn corpus() -> PathBuf {
     match std::env::var_os("BERTH_SIGSTORE_CONFORMANCE") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/sigstore-conformance"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/sigstore-conformance"),
     }
 }
 
@@ -44,8 +44,8 @@ fn sigstore_conformance_bundle_vectors() {
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         let must_fail = name.ends_with("_fail");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth-verify-bundle"));
-        cmd.arg("verify-bundle")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(["verify", "bundle"])
             .arg("--bundle")
             .arg(case.join("bundle.sigstore.json"));
         if case.join("key.pub").is_file() {
@@ -70,12 +70,12 @@ fn sigstore_conformance_bundle_vectors() {
             root.join("a.txt")
         };
         cmd.arg(artifact);
-        let out = cmd.output().expect("run berth-verify-bundle");
+        let out = cmd.output().expect("run berth verify bundle");
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let ok = match (must_fail, out.status.success()) {
             (false, true) => true,
             // A failure must say why.
-            (true, false) => stderr.starts_with("verification failed: ") && stderr.len() > 25,
+            (true, false) => stderr.starts_with("Error: verification failed: ") && stderr.len() > 25,
             _ => false,
         };
         if ok {
