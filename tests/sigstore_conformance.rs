@@ -75,7 +75,9 @@ fn sigstore_conformance_bundle_vectors() {
         let ok = match (must_fail, out.status.success()) {
             (false, true) => true,
             // A failure must say why.
-            (true, false) => stderr.starts_with("Error: verification failed: ") && stderr.len() > 25,
+            (true, false) => {
+                stderr.starts_with("Error: verification failed: ") && stderr.len() > 25
+            }
             _ => false,
         };
         if ok {
