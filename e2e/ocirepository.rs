@@ -1110,10 +1110,13 @@ fn controller_binary(env: &Env) -> Result<()> {
 
     let log_path = env.dir.path().join("berth-controller.log");
     let log = std::fs::File::create(&log_path)?;
+    let metrics_port = free_port()?;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
     cmd.arg("controller")
         .arg("--kubeconfig")
         .arg(&cluster.kubeconfig)
+        .arg("--metrics-addr")
+        .arg(format!("127.0.0.1:{metrics_port}"))
         .args(["--log-format", "json", "--concurrency", "2"])
         .arg("--watch-label-selector")
         .arg(format!("{SHARD_LABEL}=binary"))
@@ -1163,6 +1166,27 @@ fn controller_binary(env: &Env) -> Result<()> {
             );
             std::thread::sleep(Duration::from_millis(250));
         }
+        // The metrics endpoint and probes answer while it runs.
+        let metrics = env.rt.block_on(async {
+            let client = reqwest::Client::new();
+            for probe in ["healthz", "readyz"] {
+                let r = client
+                    .get(format!("http://127.0.0.1:{metrics_port}/{probe}"))
+                    .send()
+                    .await?;
+                ensure!(r.status().is_success(), "/{probe} answered {}", r.status());
+            }
+            let r = client
+                .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+                .send()
+                .await?;
+            ensure!(r.status().is_success(), "/metrics answered {}", r.status());
+            Ok::<_, anyhow::Error>(r.text().await?)
+        })?;
+        ensure!(
+            metrics.contains("# TYPE berth_verify_total counter"),
+            "/metrics lacks berth_verify_total:\n{metrics}"
+        );
         Ok(())
     })();
     // SAFETY: plain syscall on our own child.

@@ -75,6 +75,10 @@ struct ControllerArgs {
     /// Bound on the bytes the in-process artifact store keeps.
     #[arg(long, default_value_t = berth::artifact::DEFAULT_MAX_TOTAL_BYTES)]
     artifact_store_bytes: u64,
+    /// Address of the HTTP endpoint serving `/metrics` (Prometheus) and the
+    /// `/healthz` and `/readyz` probes.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    metrics_addr: std::net::SocketAddr,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -174,6 +178,18 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
             args.artifact_store_bytes,
         ));
         let verifier = Arc::new(berth::controller::cosign::CosignVerifier::new());
+        let shutdown = {
+            use futures::FutureExt as _;
+            shutdown_signal().boxed().shared()
+        };
+        let render: berth::controller::metrics::Render = {
+            let verifier = verifier.clone();
+            Arc::new(move || verifier.render_prometheus())
+        };
+        let (metrics_addr, serve_metrics) =
+            berth::controller::metrics::bind(args.metrics_addr, render, shutdown.clone()).await?;
+        tracing::info!(%metrics_addr, "serving /metrics, /healthz and /readyz");
+        let metrics = tokio::spawn(serve_metrics);
         let ctx = Arc::new(berth::controller::Context::new(client, store, verifier));
         tracing::info!(
             concurrency = args.concurrency,
@@ -186,9 +202,14 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
                 concurrency: args.concurrency,
                 label_selector: args.watch_label_selector.clone(),
             },
-            shutdown_signal(),
+            shutdown,
         )
         .await;
+        match metrics.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "the metrics endpoint failed"),
+            Err(e) => tracing::warn!(error = %e, "the metrics endpoint task failed"),
+            Ok(Ok(())) => {}
+        }
         tracing::info!("stopped");
         Ok(())
     })

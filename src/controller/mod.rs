@@ -7,6 +7,7 @@
 //! joins here), stopping gracefully when the shutdown future resolves.
 
 pub mod cosign;
+pub mod metrics;
 pub mod oci_repository;
 pub mod verify_hook;
 
