@@ -7,6 +7,7 @@
 //! reaches down the flow, never back up.
 
 pub mod api;
+pub mod apply;
 pub mod artifact;
 pub mod cmd_template;
 pub mod controller;
