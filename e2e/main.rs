@@ -11,6 +11,7 @@ mod oci_registry;
 mod ocirepository;
 mod smoke_cluster;
 mod smoke_registry;
+mod template_oci;
 mod verify;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -29,6 +30,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(oci_registry::tests());
     tests.extend(ocirepository::tests());
     tests.extend(verify::tests());
+    tests.extend(template_oci::tests());
     tests
 }
 

@@ -82,9 +82,28 @@ pub struct TemplateArgs {
     /// Do not validate the values against `values.schema.json`.
     #[arg(long = "skip-schema-validation")]
     pub skip_schema_validation: bool,
-    /// Chart version, for `oci://` charts.
+    /// Chart version for `oci://` charts: an exact tag or a semver
+    /// constraint (the highest matching tag; empty: the highest release).
     #[arg(long = "version", value_name = "VERSION")]
     pub version: Option<String>,
+    /// Use plain HTTP for an `oci://` registry.
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
+    /// CA bundle (PEM) for the `oci://` registry's TLS certificate.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) for the `oci://` registry.
+    #[arg(long = "cert-file", value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// Client key (PEM) for the `oci://` registry.
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Registry user name (otherwise Helm's, then Docker's registry config).
+    #[arg(long = "username")]
+    pub username: Option<String>,
+    /// Registry password.
+    #[arg(long = "password")]
+    pub password: Option<String>,
 }
 
 /// Why `berth template` failed. `Display` is the text `helm template`
@@ -101,8 +120,12 @@ pub enum TemplateError {
     MissingChart,
     #[error("expected at most two arguments, unexpected arguments: {0}")]
     TooManyArguments(String),
-    #[error("cannot template {reference}: oci:// charts are not supported by `berth template` yet; pull the chart and pass its directory or .tgz")]
-    OciNotSupported { reference: String },
+    #[error("failed to pull {reference}: {source}")]
+    Pull {
+        reference: String,
+        #[source]
+        source: crate::oci_chart::PullError,
+    },
     #[error("path {0:?} not found")]
     PathNotFound(String),
     /// berth has no chart repositories; helm says the same when none is
@@ -164,9 +187,31 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
         [name, chart] => (name.clone(), chart.clone()),
         [_, _, rest @ ..] => return Err(TemplateError::TooManyArguments(rest.join(", "))),
     };
-    let chart_path = locate_chart(&chart_ref)?;
-    let user_values = user_values(a)?;
-    let chart = load_path(&chart_path)?;
+    let chart = if chart_ref.trim().starts_with("oci://") {
+        let archive = crate::oci_chart::pull_chart(
+            chart_ref.trim(),
+            &crate::oci_chart::PullOptions {
+                version: a.version.clone(),
+                plain_http: a.plain_http,
+                ca_file: a.ca_file.clone(),
+                cert_file: a.cert_file.clone(),
+                key_file: a.key_file.clone(),
+                username: a.username.clone(),
+                password: a.password.clone(),
+            },
+        )
+        .map_err(|source| TemplateError::Pull {
+            reference: chart_ref.trim().to_string(),
+            source,
+        })?;
+        let user_values = user_values(a)?;
+        (user_values, berth_chart::load::load_archive(&archive)?)
+    } else {
+        let chart_path = locate_chart(&chart_ref)?;
+        let user_values = user_values(a)?;
+        (user_values, load_path(&chart_path)?)
+    };
+    let (user_values, chart) = chart;
     if installable_with_dependencies(&chart) {
         validate_release_name(&name)?;
     }
@@ -228,11 +273,6 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
 /// path or a repository reference.
 fn locate_chart(reference: &str) -> Result<PathBuf, TemplateError> {
     let name = reference.trim();
-    if name.starts_with("oci://") {
-        return Err(TemplateError::OciNotSupported {
-            reference: name.to_string(),
-        });
-    }
     let path = Path::new(name);
     if std::fs::metadata(path).is_ok() {
         return Ok(absolute(path));
@@ -407,10 +447,6 @@ mod tests {
             locate_chart("foo/bar").unwrap_err().to_string(),
             "repo foo not found"
         );
-        assert!(matches!(
-            locate_chart("oci://example.invalid/c"),
-            Err(TemplateError::OciNotSupported { .. })
-        ));
     }
 
     #[test]

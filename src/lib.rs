@@ -11,5 +11,6 @@ pub mod apply;
 pub mod artifact;
 pub mod cmd_template;
 pub mod controller;
+pub mod oci_chart;
 pub use berth_semver as semver;
 pub use berth_template as template;
