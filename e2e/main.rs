@@ -6,6 +6,7 @@
 //! and is always torn down (statics are never dropped by libtest). Usage:
 //! `cargo test --test e2e [-- FILTER... | --list]`.
 
+mod apply;
 mod env;
 mod oci_registry;
 mod ocirepository;
@@ -31,6 +32,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(ocirepository::tests());
     tests.extend(verify::tests());
     tests.extend(template_oci::tests());
+    tests.extend(apply::tests());
     tests
 }
 

@@ -1,0 +1,609 @@
+//! The apply layer (`berth::apply`) on the real control plane: discovery
+//! into `.Capabilities`, server-side apply of a rendered corpus chart with
+//! Helm's ownership metadata, re-apply with changed values, prune (only
+//! what the release owns, `helm.sh/resource-policy: keep` honoured), a
+//! chart with a CRD and a resource of it, an unknown kind, and health
+//! (kstatus) timing out with the reason.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context, Result};
+use berth::apply::discovery::Discovered;
+use berth::apply::health::{wait_healthy, HealthError};
+use berth::apply::inventory::{inventory_of, prune};
+use berth::apply::ssa::{apply_all, parse_documents, Applied, ApplyError, ApplyOptions, Document};
+use berth_chart::load::load_path;
+use berth_chart::process::{prepare, ProcessOptions};
+use berth_render::engine::render;
+use berth_render::{Capabilities, Release, RenderOptions};
+use serde_json::Value;
+
+use crate::env::control_plane::{ControlPlane, KUBERNETES_VERSION};
+use crate::env::Env;
+use crate::Test;
+
+pub fn tests() -> Vec<Test> {
+    vec![
+        Test {
+            name: "apply::discovery_capabilities",
+            run: discovery_capabilities,
+        },
+        Test {
+            name: "apply::podinfo_install_upgrade_prune",
+            run: podinfo_install_upgrade_prune,
+        },
+        Test {
+            name: "apply::crd_and_resource_in_one_go_and_keep",
+            run: crd_and_resource_in_one_go_and_keep,
+        },
+        Test {
+            name: "apply::unknown_kind_is_refused",
+            run: unknown_kind_is_refused,
+        },
+        Test {
+            name: "apply::health_reports_what_is_not_ready",
+            run: health_reports_what_is_not_ready,
+        },
+    ]
+}
+
+const PODINFO: &str = "/work/shared/charts/podinfo";
+
+fn options(ns: &str) -> ApplyOptions {
+    ApplyOptions {
+        release_name: "web".to_string(),
+        release_namespace: ns.to_string(),
+        target_namespace: ns.to_string(),
+        create_namespace: true,
+        force: false,
+        crd_timeout: Duration::from_secs(30),
+    }
+}
+
+/// Render `chart` as release `web` in `ns` with `values` (YAML) for
+/// `caps`: (crds, documents).
+fn render_chart(
+    chart: &Path,
+    ns: &str,
+    values: &str,
+    caps: &Capabilities,
+) -> Result<(Vec<Document>, Vec<Document>)> {
+    let chart = load_path(chart)?;
+    let values = berth_chart::values::parse(values)?;
+    let prepared = prepare(
+        chart,
+        values,
+        &ProcessOptions {
+            kube_version: caps.kube_version.clone(),
+            skip_schema_validation: false,
+        },
+    )?;
+    let opts = RenderOptions {
+        release: Release {
+            name: "web".to_string(),
+            namespace: ns.to_string(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        },
+        capabilities: caps.clone(),
+        ..RenderOptions::default()
+    };
+    let rendered = render(&prepared.chart, &prepared.values, &opts)?;
+    let mut crds = Vec::new();
+    for c in &rendered.crds {
+        crds.extend(parse_documents(&c.source, &c.content)?);
+    }
+    let mut docs = Vec::new();
+    for m in &rendered.manifests {
+        docs.extend(parse_documents(&m.source, &m.content)?);
+    }
+    Ok((crds, docs))
+}
+
+fn kubectl_json(cp: &ControlPlane, args: &[&str]) -> Result<Value> {
+    let mut all = args.to_vec();
+    all.extend(["-o", "json"]);
+    let out = cp.kubectl_output(&all)?;
+    serde_json::from_str(&out)
+        .with_context(|| format!("kubectl {} printed invalid JSON", args.join(" ")))
+}
+
+fn exists(cp: &ControlPlane, kind: &str, ns: &str, name: &str) -> Result<bool> {
+    let out = cp.kubectl_output(&[
+        "get",
+        kind,
+        "-n",
+        ns,
+        name,
+        "--ignore-not-found",
+        "-o",
+        "name",
+    ])?;
+    Ok(!out.trim().is_empty())
+}
+
+/// kubectl sees Helm's ownership label and annotations, and `berth` as an
+/// `Apply` field manager.
+fn check_owned(cp: &ControlPlane, kind: &str, ns: &str, name: &str) -> Result<Value> {
+    let obj = kubectl_json(cp, &["get", kind, "-n", ns, name, "--show-managed-fields"])?;
+    let meta = &obj["metadata"];
+    ensure!(
+        meta["labels"]["app.kubernetes.io/managed-by"] == "Helm",
+        "{kind} {ns}/{name}: managed-by label is {}",
+        meta["labels"]["app.kubernetes.io/managed-by"]
+    );
+    ensure!(
+        meta["annotations"]["meta.helm.sh/release-name"] == "web"
+            && meta["annotations"]["meta.helm.sh/release-namespace"] == ns,
+        "{kind} {ns}/{name}: release annotations are {}",
+        meta["annotations"]
+    );
+    let managers: Vec<(String, String)> = meta["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap_or("").to_string(),
+                m["operation"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    ensure!(
+        managers.iter().any(|(m, op)| m == "berth" && op == "Apply"),
+        "{kind} {ns}/{name}: field managers {managers:?} lack berth/Apply"
+    );
+    Ok(obj)
+}
+
+fn names(applied: &[Applied]) -> Vec<String> {
+    applied.iter().map(|a| a.name.to_string()).collect()
+}
+
+/// The version set has Helm's shape: group/versions and group/version/Kind
+/// (subresource kinds included), and the server's version.
+fn discovery_capabilities(env: &Env) -> Result<()> {
+    let cp = env.cluster()?;
+    let client = cp.client(&env.rt)?;
+    let discovered = env.rt.block_on(Discovered::run(&client))?;
+    let caps = discovered.capabilities();
+    ensure!(
+        caps.kube_version == KUBERNETES_VERSION,
+        "kube version {}",
+        caps.kube_version
+    );
+    for want in [
+        "v1",
+        "v1/Pod",
+        "v1/Binding",
+        "apps/v1",
+        "apps/v1/Deployment",
+        "apps/v1/Scale",
+        "batch/v1/Job",
+        "apiextensions.k8s.io/v1/CustomResourceDefinition",
+    ] {
+        ensure!(
+            caps.api_versions.iter().any(|v| v == want),
+            "capabilities lack {want}"
+        );
+    }
+    let d = discovered
+        .resolve("apps/v1", "Deployment")
+        .context("apps/v1 Deployment does not resolve")?;
+    ensure!(d.namespaced && d.resource.plural == "deployments");
+    let c = discovered
+        .resolve("rbac.authorization.k8s.io/v1", "ClusterRole")
+        .context("ClusterRole does not resolve")?;
+    ensure!(!c.namespaced && c.resource.plural == "clusterroles");
+    ensure!(
+        discovered.resolve("apps/v1", "Scale").is_none(),
+        "a subresource resolves as a kind"
+    );
+    Ok(())
+}
+
+/// podinfo rendered with discovered capabilities: applied, healthy, owned;
+/// re-applied with new values (updated by field manager berth); redis
+/// toggled off → pruned, except an object someone else re-created under
+/// the same name.
+fn podinfo_install_upgrade_prune(env: &Env) -> Result<()> {
+    let cp = env.cluster()?;
+    let client = cp.client(&env.rt)?;
+    let ns = "apply-podinfo";
+    let mut discovered = env.rt.block_on(Discovered::run(&client))?;
+    let caps = discovered.capabilities();
+    let opts = options(ns);
+
+    let (crds, docs) = render_chart(Path::new(PODINFO), ns, "redis:\n  enabled: true\n", &caps)?;
+    let applied = env
+        .rt
+        .block_on(apply_all(&client, &mut discovered, &crds, &docs, &opts))?;
+    let applied_names = names(&applied);
+    for want in [
+        "Deployment apply-podinfo/web-podinfo",
+        "Service apply-podinfo/web-podinfo",
+        "Deployment apply-podinfo/web-podinfo-redis",
+        "ConfigMap apply-podinfo/web-podinfo-redis",
+    ] {
+        ensure!(
+            applied_names.iter().any(|n| n == want),
+            "applied {applied_names:?}, want {want}"
+        );
+    }
+    env.rt
+        .block_on(wait_healthy(&client, &applied, Duration::from_secs(90)))
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", cp.log_tails(10)))?;
+    let first = inventory_of(&applied);
+    ensure!(
+        first
+            .entries
+            .iter()
+            .any(|e| e.id == "apply-podinfo_web-podinfo_apps_Deployment" && e.v == "v1"),
+        "inventory {:?}",
+        first.entries
+    );
+    let d = check_owned(cp, "deployment", ns, "web-podinfo")?;
+    ensure!(
+        d["spec"]["replicas"] == 1,
+        "replicas {}",
+        d["spec"]["replicas"]
+    );
+    check_owned(cp, "configmap", ns, "web-podinfo-redis")?;
+
+    // Someone replaces the redis Service with their own object of the same
+    // name: prune must leave it alone.
+    cp.kubectl_output(&["delete", "service", "-n", ns, "web-podinfo-redis"])?;
+    cp.kubectl_output(&[
+        "create",
+        "service",
+        "clusterip",
+        "-n",
+        ns,
+        "web-podinfo-redis",
+        "--tcp=6379:6379",
+    ])?;
+
+    let (crds, docs) = render_chart(
+        Path::new(PODINFO),
+        ns,
+        "replicaCount: 2\nredis:\n  enabled: false\n",
+        &caps,
+    )?;
+    let applied = env
+        .rt
+        .block_on(apply_all(&client, &mut discovered, &crds, &docs, &opts))?;
+    let second = inventory_of(&applied);
+    let report = env
+        .rt
+        .block_on(prune(&client, &discovered, &first, &second, "web", ns))?;
+    let deleted: Vec<String> = report.deleted.iter().map(|o| o.to_string()).collect();
+    let not_owned: Vec<String> = report.not_owned.iter().map(|o| o.to_string()).collect();
+    ensure!(
+        deleted.contains(&"Deployment apply-podinfo/web-podinfo-redis".to_string())
+            && deleted.contains(&"ConfigMap apply-podinfo/web-podinfo-redis".to_string()),
+        "pruned {deleted:?}"
+    );
+    ensure!(
+        not_owned == vec!["Service apply-podinfo/web-podinfo-redis".to_string()],
+        "not owned {not_owned:?} (deleted {deleted:?})"
+    );
+    ensure!(
+        !exists(cp, "configmap", ns, "web-podinfo-redis")?,
+        "the redis ConfigMap survived prune"
+    );
+    ensure!(
+        exists(cp, "service", ns, "web-podinfo-redis")?,
+        "prune deleted a Service berth did not create"
+    );
+    ensure!(
+        exists(cp, "deployment", ns, "web-podinfo")?,
+        "prune deleted a kept Deployment"
+    );
+    let d = check_owned(cp, "deployment", ns, "web-podinfo")?;
+    ensure!(
+        d["spec"]["replicas"] == 2,
+        "replicas after re-apply {}",
+        d["spec"]["replicas"]
+    );
+    env.rt
+        .block_on(wait_healthy(&client, &applied, Duration::from_secs(90)))
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", cp.log_tails(10)))?;
+    cp.kubectl_output(&["delete", "namespace", ns, "--wait=false"])?;
+    Ok(())
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> Result<()> {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().context("no parent")?)?;
+    std::fs::write(&p, text).with_context(|| format!("failed to write {}", p.display()))
+}
+
+/// A chart with a CRD in `crds/` and a resource of it in `templates/`
+/// applies in one go; an object annotated `helm.sh/resource-policy: keep`
+/// survives prune while its sibling is deleted.
+fn crd_and_resource_in_one_go_and_keep(env: &Env) -> Result<()> {
+    let cp = env.cluster()?;
+    let client = cp.client(&env.rt)?;
+    let ns = "apply-crd";
+    let chart = env.dir.path().join("apply-widgets");
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: widgets\nversion: 0.1.0\n",
+    )?;
+    write(&chart, "values.yaml", "extra: true\n")?;
+    write(
+        &chart,
+        "crds/widgets.yaml",
+        r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.e2e.berth.dev
+spec:
+  group: e2e.berth.dev
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer}
+"#,
+    )?;
+    write(
+        &chart,
+        "templates/widget.yaml",
+        "apiVersion: e2e.berth.dev/v1\nkind: Widget\nmetadata:\n  name: {{ .Release.Name }}-widget\nspec:\n  size: 3\n",
+    )?;
+    write(
+        &chart,
+        "templates/extra.yaml",
+        r#"{{- if .Values.extra }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kept
+  annotations:
+    helm.sh/resource-policy: " Keep"
+data: {a: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: plain
+data: {a: "1"}
+{{- end }}
+"#,
+    )?;
+    let mut discovered = env.rt.block_on(Discovered::run(&client))?;
+    ensure!(
+        discovered.resolve("e2e.berth.dev/v1", "Widget").is_none(),
+        "Widget is served before its CRD was applied"
+    );
+    let caps = discovered.capabilities();
+    let opts = options(ns);
+    let (crds, docs) = render_chart(&chart, ns, "", &caps)?;
+    let applied = env
+        .rt
+        .block_on(apply_all(&client, &mut discovered, &crds, &docs, &opts))?;
+    let applied_names = names(&applied);
+    ensure!(
+        applied_names.first().map(String::as_str)
+            == Some("CustomResourceDefinition widgets.e2e.berth.dev")
+            && applied_names
+                .iter()
+                .any(|n| n == "Widget apply-crd/web-widget"),
+        "applied {applied_names:?}"
+    );
+    env.rt
+        .block_on(wait_healthy(&client, &applied, Duration::from_secs(30)))?;
+    let w = check_owned(cp, "widgets.e2e.berth.dev", ns, "web-widget")?;
+    ensure!(w["spec"]["size"] == 3, "widget {w}");
+    let crd = kubectl_json(cp, &["get", "crd", "widgets.e2e.berth.dev"])?;
+    ensure!(
+        crd["metadata"]["annotations"]["meta.helm.sh/release-name"] == "web",
+        "CRD annotations {}",
+        crd["metadata"]["annotations"]
+    );
+    let first = inventory_of(&applied);
+    ensure!(
+        first.entries.iter().any(|e| e.id == "_widgets.e2e.berth.dev_apiextensions.k8s.io_CustomResourceDefinition"),
+        "inventory {:?}",
+        first.entries
+    );
+
+    let (crds, docs) = render_chart(&chart, ns, "extra: false\n", &caps)?;
+    let applied = env
+        .rt
+        .block_on(apply_all(&client, &mut discovered, &crds, &docs, &opts))?;
+    let report = env.rt.block_on(prune(
+        &client,
+        &discovered,
+        &first,
+        &inventory_of(&applied),
+        "web",
+        ns,
+    ))?;
+    let deleted: Vec<String> = report.deleted.iter().map(|o| o.to_string()).collect();
+    let kept: Vec<String> = report.kept.iter().map(|o| o.to_string()).collect();
+    ensure!(
+        deleted == vec!["ConfigMap apply-crd/plain".to_string()],
+        "pruned {deleted:?}"
+    );
+    ensure!(
+        kept == vec!["ConfigMap apply-crd/kept".to_string()],
+        "kept {kept:?}"
+    );
+    ensure!(
+        exists(cp, "configmap", ns, "kept")?,
+        "the keep ConfigMap was deleted"
+    );
+    ensure!(
+        !exists(cp, "configmap", ns, "plain")?,
+        "the plain ConfigMap survived prune"
+    );
+    cp.kubectl_output(&["delete", "namespace", ns, "--wait=false"])?;
+    Ok(())
+}
+
+/// A document of a kind no CRD defines fails the apply before anything is
+/// applied, naming the object, its file and the missing CRD.
+fn unknown_kind_is_refused(env: &Env) -> Result<()> {
+    let cp = env.cluster()?;
+    let client = cp.client(&env.rt)?;
+    let ns = "apply-unknown";
+    let mut discovered = env.rt.block_on(Discovered::run(&client))?;
+    let mut docs = parse_documents(
+        "c/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: before\n",
+    )?;
+    docs.extend(parse_documents(
+        "c/templates/gadget.yaml",
+        "apiVersion: gadgets.example.org/v1\nkind: Gadget\nmetadata:\n  name: g\n",
+    )?);
+    let err = match env.rt.block_on(apply_all(
+        &client,
+        &mut discovered,
+        &[],
+        &docs,
+        &options(ns),
+    )) {
+        Ok(a) => bail!("applied {:?}", names(&a)),
+        Err(e) => e,
+    };
+    let text = err.to_string();
+    match &err {
+        ApplyError::UnknownKind {
+            crd_missing: true, ..
+        } => {}
+        other => bail!("want UnknownKind with crd_missing, got {other:?}"),
+    }
+    ensure!(
+        text.starts_with("Gadget g (document c/templates/gadget.yaml): ")
+            && text.contains("no CustomResourceDefinition defines it"),
+        "error: {text}"
+    );
+    ensure!(
+        !exists(cp, "configmap", ns, "before")?,
+        "a document before the unknown kind was applied"
+    );
+
+    // A core-group kind that does not exist is named as such.
+    let docs = parse_documents(
+        "c/templates/x.yaml",
+        "apiVersion: v1\nkind: Gizmo\nmetadata:\n  name: x\n",
+    )?;
+    let err = env
+        .rt
+        .block_on(apply_all(
+            &client,
+            &mut discovered,
+            &[],
+            &docs,
+            &options(ns),
+        ))
+        .err()
+        .context("a v1 Gizmo applied")?;
+    ensure!(
+        err.to_string()
+            .contains("not a built-in kind of Kubernetes"),
+        "error: {err}"
+    );
+    cp.kubectl_output(&[
+        "delete",
+        "namespace",
+        ns,
+        "--wait=false",
+        "--ignore-not-found",
+    ])?;
+    Ok(())
+}
+
+/// A Deployment whose pod can never be scheduled times out naming it and
+/// why; a Job that fails (deadline exceeded) fails the wait at once.
+fn health_reports_what_is_not_ready(env: &Env) -> Result<()> {
+    let cp = env.cluster()?;
+    let client = cp.client(&env.rt)?;
+    let ns = "apply-health";
+    let mut discovered = env.rt.block_on(Discovered::run(&client))?;
+    let deployment = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: stuck
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      nodeSelector: {berth-e2e/no-such-node: "true"}
+      containers: [{name: c, image: berth-e2e/stuck:1.0}]
+"#;
+    let docs = parse_documents("c/templates/deployment.yaml", deployment)?;
+    let applied = env.rt.block_on(apply_all(
+        &client,
+        &mut discovered,
+        &[],
+        &docs,
+        &options(ns),
+    ))?;
+    match env
+        .rt
+        .block_on(wait_healthy(&client, &applied, Duration::from_secs(8)))
+    {
+        Err(e @ HealthError::Timeout { .. }) => {
+            let text = e.to_string();
+            ensure!(
+                text.contains("Deployment apply-health/stuck: 0/1 replicas available"),
+                "timeout: {text}"
+            );
+        }
+        other => bail!("want a timeout, got {other:?}"),
+    }
+
+    let job = r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: doomed
+spec:
+  activeDeadlineSeconds: 2
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      nodeSelector: {berth-e2e/no-such-node: "true"}
+      containers: [{name: c, image: berth-e2e/job:1.0}]
+"#;
+    let docs = parse_documents("c/templates/job.yaml", job)?;
+    let applied = env.rt.block_on(apply_all(
+        &client,
+        &mut discovered,
+        &[],
+        &docs,
+        &options(ns),
+    ))?;
+    match env
+        .rt
+        .block_on(wait_healthy(&client, &applied, Duration::from_secs(60)))
+    {
+        Err(e @ HealthError::Failed { .. }) => {
+            let text = e.to_string();
+            ensure!(
+                text.starts_with("Job apply-health/doomed: Job failed: DeadlineExceeded"),
+                "failure: {text}"
+            );
+        }
+        other => bail!("want the Job to fail, got {other:?}"),
+    }
+    cp.kubectl_output(&["delete", "namespace", ns, "--wait=false"])?;
+    Ok(())
+}
