@@ -126,7 +126,7 @@ pub fn yaml_to_value_keep(text: &str, keep: &[&str]) -> Result<Value, YamlParseE
 /// The syntax check, goyaml.v2's decoding and the reader's checks of
 /// [`yaml_to_value`], before the JSON step (`None`: an empty document).
 fn decode(text: &str) -> Result<Option<Y>, YamlParseError> {
-    if text.chars().any(forbidden_char) {
+    if has_forbidden_char(text) {
         return Err(YamlParseError::Yaml(
             "control characters are not allowed".into(),
         ));
@@ -152,6 +152,21 @@ fn decode(text: &str) -> Result<Option<Y>, YamlParseError> {
         active_aliases: Vec::new(),
     };
     d.node(root, 0).map(Some)
+}
+
+/// Whether `text` has a character goyaml's reader refuses: ASCII bytes are
+/// checked as bytes, the rest (from the first non-ASCII byte) as chars.
+fn has_forbidden_char(text: &str) -> bool {
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if !b.is_ascii() {
+            // All bytes before `i` are ASCII, so `i` is a char boundary.
+            return text[i..].chars().any(forbidden_char);
+        }
+        if (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b == 0x7F {
+            return true;
+        }
+    }
+    false
 }
 
 /// Characters goyaml's reader refuses anywhere in the input.
