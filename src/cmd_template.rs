@@ -7,7 +7,7 @@
 //! `--kube-version` parsed → arguments → the chart located → user values
 //! (`-f` files merged in order, then `--set-json`, `--set`, `--set-string`,
 //! `--set-file`, `--set-literal`, as `values.Options.MergeValues`) → the
-//! chart loaded → release name checked → [`berth_chart::process::prepare`]
+//! chart loaded → release name checked → [`berth_chart::process::prepare_then`]
 //! (dependencies, coalescing, schema, `kubeVersion`) →
 //! [`berth_render::engine::render`] →
 //! [`berth_render::output::template_output`].
@@ -15,7 +15,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use berth_chart::load::{load_path, LoadError};
-use berth_chart::process::{prepare, ProcessError, ProcessOptions};
+use berth_chart::process::{prepare_then, ProcessError, ProcessOptions};
 use berth_chart::strvals::{
     parse_set, parse_set_file, parse_set_json, parse_set_literal, parse_set_string, StrvalsError,
 };
@@ -227,10 +227,6 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
         kube_version: capabilities.kube_version.clone(),
         skip_schema_validation: a.skip_schema_validation,
     };
-    let prepared = prepare(chart, user_values, &process).map_err(|e| match e {
-        ProcessError::KubeVersion { .. } => TemplateError::ProcessAtRender(e),
-        e => TemplateError::Process(e),
-    })?;
     let opts = RenderOptions {
         release: Release {
             name,
@@ -251,21 +247,30 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
         limits: Default::default(),
         lookup: None,
     };
-    let rendered =
-        render(&prepared.chart, &prepared.values, &opts).map_err(TemplateError::Render)?;
     let out = OutputOptions {
         include_crds: a.include_crds,
         skip_tests: a.skip_tests,
         show_only: a.show_only.clone(),
         no_hooks: a.no_hooks,
     };
-    let output = template_output(&rendered, &out)?;
-    // The process exits right after printing: freeing the chart, its values
-    // and the rendered files node by node would only cost time (for large
-    // charts, millions of instructions of recursive drops).
-    std::mem::forget(rendered);
+    // Rendering runs while the values are checked against the schemas;
+    // a schema or kubeVersion error still wins, as in helm.
+    let (prepared, output) = prepare_then(chart, user_values, &process, |prepared| {
+        let rendered =
+            render(&prepared.chart, &prepared.values, &opts).map_err(TemplateError::Render)?;
+        let output = template_output(&rendered, &out)?;
+        // The process exits right after printing: freeing the rendered
+        // files (and below, the chart and its values) node by node would
+        // only cost time (millions of instructions for large charts).
+        std::mem::forget(rendered);
+        Ok::<_, TemplateError>(output)
+    })
+    .map_err(|e| match e {
+        ProcessError::KubeVersion { .. } => TemplateError::ProcessAtRender(e),
+        e => TemplateError::Process(e),
+    })?;
     std::mem::forget(prepared);
-    Ok(output)
+    output
 }
 
 /// Helm's `LocateChart` for what berth supports: an existing path (made

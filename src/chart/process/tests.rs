@@ -107,3 +107,35 @@ fn schema_failures_are_wrapped() {
     };
     prepare(c, Values::new(), &skip).unwrap();
 }
+
+#[test]
+fn work_done_during_validation_loses_to_its_errors() {
+    let mut c = chart("top", "replicas: x\n", vec![], vec![]);
+    c.schema = Some(br#"{"properties":{"replicas":{"type":"integer"}}}"#.to_vec());
+    c.metadata.kube_version = ">=1.25.0-0".into();
+    let opts = |v: &str, skip: bool| ProcessOptions {
+        kube_version: v.into(),
+        skip_schema_validation: skip,
+    };
+    let ran = std::cell::Cell::new(0);
+    let then = |p: &Prepared| {
+        ran.set(ran.get() + 1);
+        p.values.len()
+    };
+    // The schema error comes first, before the kubeVersion error, as in
+    // `prepare`; with the values valid, `then`'s result is returned.
+    let e = prepare_then(c.clone(), Values::new(), &opts("1.20.0", false), then).unwrap_err();
+    assert!(matches!(e, ProcessError::Schema(_)), "{e}");
+    let e = prepare_then(c.clone(), Values::new(), &opts("1.33.0", false), then).unwrap_err();
+    assert!(matches!(e, ProcessError::Schema(_)), "{e}");
+    let e = prepare_then(c.clone(), Values::new(), &opts("1.20.0", true), then).unwrap_err();
+    assert!(matches!(e, ProcessError::KubeVersion { .. }), "{e}");
+    let (_, n) = prepare_then(c.clone(), Values::new(), &opts("1.33.0", true), then).unwrap();
+    assert_eq!(n, 1);
+    let mut fixed = Values::new();
+    fixed.insert("replicas".into(), 3.into());
+    let (p, n) = prepare_then(c, fixed, &opts("1.33.0", false), then).unwrap();
+    assert_eq!((n, p.values.get("replicas")), (1, Some(&3.into())));
+    // `then` ran only when kubeVersion was satisfied.
+    assert_eq!(ran.get(), 3);
+}
