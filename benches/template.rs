@@ -23,6 +23,11 @@ use berth_conformance::oracle::Oracle;
 use berth_conformance::render::{capabilities_from_oracle, Renderer};
 use berth_conformance::report::{compare, Verdict};
 
+/// The allocator the `berth` binary uses, so that the engine is timed as
+/// the product runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Row {
     name: String,
     go_nanos: f64,
