@@ -42,6 +42,10 @@ pub fn tests() -> Vec<Test> {
             run: unknown_kind_is_refused,
         },
         Test {
+            name: "apply::existing_object_is_not_adopted",
+            run: existing_object_is_not_adopted,
+        },
+        Test {
             name: "apply::health_reports_what_is_not_ready",
             run: health_reports_what_is_not_ready,
         },
@@ -58,6 +62,7 @@ fn options(ns: &str) -> ApplyOptions {
         create_namespace: true,
         force: false,
         crd_timeout: Duration::from_secs(30),
+        take_ownership: false,
     }
 }
 
@@ -525,6 +530,88 @@ fn unknown_kind_is_refused(env: &Env) -> Result<()> {
         "--wait=false",
         "--ignore-not-found",
     ])?;
+    Ok(())
+}
+
+/// An object that exists without the release's ownership metadata (made
+/// with kubectl) fails the apply in Helm's words, and nothing is applied;
+/// with `take_ownership` it is adopted.
+fn existing_object_is_not_adopted(env: &Env) -> Result<()> {
+    let cp = env.cluster()?;
+    let client = cp.client(&env.rt)?;
+    let ns = "apply-adopt";
+    cp.kubectl_output(&["create", "namespace", ns])?;
+    cp.kubectl_output(&[
+        "create",
+        "configmap",
+        "-n",
+        ns,
+        "taken",
+        "--from-literal=owner=someone",
+    ])?;
+    let mut discovered = env.rt.block_on(Discovered::run(&client))?;
+    let mut docs = parse_documents(
+        "c/templates/first.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\ndata: {a: b}\n",
+    )?;
+    docs.extend(parse_documents(
+        "c/templates/taken.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: taken\ndata: {owner: web}\n",
+    )?);
+    let err = env
+        .rt
+        .block_on(apply_all(
+            &client,
+            &mut discovered,
+            &[],
+            &docs,
+            &options(ns),
+        ))
+        .err()
+        .context("an object of someone else was applied over")?;
+    ensure!(
+        err.to_string()
+            == format!(
+                "ConfigMap {ns}/taken exists and cannot be imported into the current release: invalid ownership metadata; \
+                 label validation error: missing key \"app.kubernetes.io/managed-by\": must be set to \"Helm\"; \
+                 annotation validation error: missing key \"meta.helm.sh/release-name\": must be set to \"web\"; \
+                 annotation validation error: missing key \"meta.helm.sh/release-namespace\": must be set to \"{ns}\""
+            ),
+        "error: {err}"
+    );
+    ensure!(
+        !exists(cp, "configmap", ns, "first")?,
+        "an object before the conflict was applied"
+    );
+    let cm = kubectl_json(cp, &["get", "configmap", "-n", ns, "taken"])?;
+    ensure!(
+        cm["data"]["owner"] == "someone",
+        "the foreign ConfigMap changed: {cm}"
+    );
+
+    // Taking ownership of the object does not take its fields: the
+    // server refuses to move .data.owner from kubectl to berth unless
+    // forced.
+    let mut opts = options(ns);
+    opts.take_ownership = true;
+    let err = env
+        .rt
+        .block_on(apply_all(&client, &mut discovered, &[], &docs, &opts))
+        .err()
+        .context("a field of another manager was taken without force")?;
+    ensure!(
+        err.to_string()
+            == format!(
+                "ConfigMap {ns}/taken: failed to apply: Apply failed with 1 conflict: conflict with \"kubectl-create\" using v1: .data.owner"
+            ),
+        "error: {err}"
+    );
+    opts.force = true;
+    env.rt
+        .block_on(apply_all(&client, &mut discovered, &[], &docs, &opts))?;
+    let cm = check_owned(cp, "configmap", ns, "taken")?;
+    ensure!(cm["data"]["owner"] == "web", "the adopted ConfigMap: {cm}");
+    cp.kubectl_output(&["delete", "namespace", ns, "--wait=false"])?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use kube::api::{Api, DeleteParams, DynamicObject};
 use kube::Client;
 
 use super::discovery::Discovered;
-use super::ssa::{owned_by, Applied};
+use super::ssa::{kube_message, owned_by, Applied};
 use super::{ObjectName, RESOURCE_POLICY_ANNOTATION, RESOURCE_POLICY_KEEP};
 use crate::api::helm_release::{ResourceInventory, ResourceRef};
 
@@ -19,13 +19,13 @@ use crate::api::helm_release::{ResourceInventory, ResourceRef};
 pub enum PruneError {
     #[error("inventory entry {id:?} is malformed (want <namespace>_<name>_<group>_<kind>)")]
     MalformedEntry { id: String },
-    #[error("{object}: failed to read it before pruning: {source}")]
+    #[error("{object}: failed to read it before pruning: {}", kube_message(.source))]
     Get {
         object: ObjectName,
         #[source]
         source: kube::Error,
     },
-    #[error("{object}: failed to delete: {source}")]
+    #[error("{object}: failed to delete: {}", kube_message(.source))]
     Delete {
         object: ObjectName,
         #[source]

@@ -16,7 +16,7 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::Client;
 use serde_json::{json, Value};
 
-use super::discovery::{Discovered, DiscoveryError};
+use super::discovery::{Discovered, DiscoveryError, Resolved};
 use super::{
     ObjectName, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, RELEASE_NAMESPACE_ANNOTATION,
     RELEASE_NAME_ANNOTATION,
@@ -39,6 +39,10 @@ pub struct ApplyOptions {
     pub force: bool,
     /// How long to wait for each CRD to be `Established`.
     pub crd_timeout: Duration,
+    /// Adopt existing objects that do not carry the release's ownership
+    /// metadata (Helm's `--take-ownership`); otherwise such an object
+    /// fails the apply before anything of its phase is applied.
+    pub take_ownership: bool,
 }
 
 /// Why applying failed. Every variant names the document or the object.
@@ -58,14 +62,22 @@ pub enum ApplyError {
     },
     #[error("failed to discover the API server's resources: {0}")]
     Discovery(#[from] DiscoveryError),
-    #[error("failed to create namespace {namespace}: {source}")]
+    #[error("failed to create namespace {namespace}: {}", kube_message(.source))]
     CreateNamespace {
         namespace: String,
         #[source]
         source: kube::Error,
     },
-    #[error("{object}: failed to apply: {source}")]
+    #[error("{object}: failed to apply: {}", kube_message(.source))]
     Apply {
+        object: ObjectName,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{object} exists and cannot be imported into the current release: {reason}")]
+    NotOwned { object: ObjectName, reason: String },
+    #[error("{object}: failed to read it: {}", kube_message(.source))]
+    Get {
         object: ObjectName,
         #[source]
         source: kube::Error,
@@ -76,6 +88,15 @@ pub enum ApplyError {
         timeout: Duration,
         last: String,
     },
+}
+
+/// The API server's message for API errors (the `Status` they carry is
+/// noise in a condition), the error itself otherwise.
+pub fn kube_message(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => s.message.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// One document ready to apply.
@@ -167,13 +188,47 @@ pub fn set_ownership(object: &mut DynamicObject, release_name: &str, release_nam
     );
 }
 
-/// Whether the live object carries the release's ownership annotations.
+/// Why `object` does not belong to the release, in Helm's words
+/// (`checkOwnership` in `pkg/action/validate.go`): the managed-by label
+/// and both release annotations must be set to the release.
+pub fn ownership_error(
+    object: &DynamicObject,
+    release_name: &str,
+    release_namespace: &str,
+) -> Option<String> {
+    fn require(
+        map: Option<&std::collections::BTreeMap<String, String>>,
+        key: &str,
+        want: &str,
+    ) -> Option<String> {
+        match map.and_then(|m| m.get(key)) {
+            None => Some(format!("missing key {key:?}: must be set to {want:?}")),
+            Some(v) if v != want => Some(format!(
+                "key {key:?} must equal {want:?}: current value is {v:?}"
+            )),
+            Some(_) => None,
+        }
+    }
+    let labels = object.metadata.labels.as_ref();
+    let annotations = object.metadata.annotations.as_ref();
+    let errors: Vec<String> = [
+        require(labels, MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+            .map(|e| format!("label validation error: {e}")),
+        require(annotations, RELEASE_NAME_ANNOTATION, release_name)
+            .map(|e| format!("annotation validation error: {e}")),
+        require(annotations, RELEASE_NAMESPACE_ANNOTATION, release_namespace)
+            .map(|e| format!("annotation validation error: {e}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!errors.is_empty()).then(|| format!("invalid ownership metadata; {}", errors.join("; ")))
+}
+
+/// Whether the live object belongs to the release (Helm's ownership
+/// label and annotations).
 pub fn owned_by(object: &DynamicObject, release_name: &str, release_namespace: &str) -> bool {
-    let Some(a) = object.metadata.annotations.as_ref() else {
-        return false;
-    };
-    a.get(RELEASE_NAME_ANNOTATION).map(String::as_str) == Some(release_name)
-        && a.get(RELEASE_NAMESPACE_ANNOTATION).map(String::as_str) == Some(release_namespace)
+    ownership_error(object, release_name, release_namespace).is_none()
 }
 
 /// Apply `crds` (the chart's `crds/` files) and `documents` (rendered
@@ -194,6 +249,9 @@ pub async fn apply_all(
         crds.iter().chain(documents.iter()).partition(|d| is_crd(d));
     let mut applied = Vec::new();
     for doc in &crd_docs {
+        check_ownership(client, discovered, doc, opts).await?;
+    }
+    for doc in &crd_docs {
         let a = apply_one(client, discovered, doc, opts).await?;
         wait_established(client, &a.name, opts.crd_timeout).await?;
         applied.push(a);
@@ -206,6 +264,9 @@ pub async fn apply_all(
     for doc in &rest {
         resolve(client, discovered, doc).await?;
     }
+    for doc in &rest {
+        check_ownership(client, discovered, doc, opts).await?;
+    }
     for doc in rest {
         applied.push(apply_one(client, discovered, doc, opts).await?);
     }
@@ -216,7 +277,7 @@ async fn resolve<'a>(
     client: &Client,
     discovered: &'a Discovered,
     doc: &Document,
-) -> Result<&'a super::discovery::Resolved, ApplyError> {
+) -> Result<&'a Resolved, ApplyError> {
     match discovered.resolve(&doc.api_version, &doc.kind) {
         Some(r) => Ok(r),
         None => {
@@ -237,12 +298,14 @@ async fn resolve<'a>(
     }
 }
 
-async fn apply_one(
+/// The object as it will be applied (namespace defaulted or dropped,
+/// ownership metadata set), its name and the API to reach it.
+async fn target(
     client: &Client,
     discovered: &Discovered,
     doc: &Document,
     opts: &ApplyOptions,
-) -> Result<Applied, ApplyError> {
+) -> Result<(DynamicObject, ObjectName, Api<DynamicObject>, Resolved), ApplyError> {
     let resolved = resolve(client, discovered, doc).await?.clone();
     let mut object = doc.object.clone();
     if resolved.namespaced {
@@ -268,6 +331,44 @@ async fn apply_one(
         Some(ns) => Api::namespaced_with(client.clone(), ns, &resolved.resource),
         None => Api::all_with(client.clone(), &resolved.resource),
     };
+    Ok((object, name, api, resolved))
+}
+
+/// Refuse an existing object that belongs to no release or another one
+/// (Helm's `existingResourceConflict`), unless ownership is taken.
+async fn check_ownership(
+    client: &Client,
+    discovered: &Discovered,
+    doc: &Document,
+    opts: &ApplyOptions,
+) -> Result<(), ApplyError> {
+    if opts.take_ownership {
+        return Ok(());
+    }
+    let (_, name, api, _) = target(client, discovered, doc, opts).await?;
+    let live = api
+        .get_opt(&name.name)
+        .await
+        .map_err(|source| ApplyError::Get {
+            object: name.clone(),
+            source,
+        })?;
+    match live.and_then(|l| ownership_error(&l, &opts.release_name, &opts.release_namespace)) {
+        Some(reason) => Err(ApplyError::NotOwned {
+            object: name,
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+async fn apply_one(
+    client: &Client,
+    discovered: &Discovered,
+    doc: &Document,
+    opts: &ApplyOptions,
+) -> Result<Applied, ApplyError> {
+    let (mut object, name, api, resolved) = target(client, discovered, doc, opts).await?;
     // Server-side apply wants the fields it owns, not the bookkeeping the
     // server adds.
     object.metadata.resource_version = None;
@@ -392,10 +493,22 @@ mod tests {
         assert!(!owned_by(obj, "rel", "ns"));
         set_ownership(obj, "rel", "ns");
         assert!(owned_by(obj, "rel", "ns"));
-        assert!(!owned_by(obj, "rel", "other"));
         assert_eq!(
             obj.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
             "Helm"
+        );
+        assert_eq!(
+            ownership_error(obj, "rel", "other").as_deref(),
+            Some(
+                r#"invalid ownership metadata; annotation validation error: key "meta.helm.sh/release-namespace" must equal "other": current value is "ns""#
+            )
+        );
+        obj.metadata.labels = None;
+        assert_eq!(
+            ownership_error(obj, "rel", "ns").as_deref(),
+            Some(
+                r#"invalid ownership metadata; label validation error: missing key "app.kubernetes.io/managed-by": must be set to "Helm""#
+            )
         );
     }
 }
