@@ -17,14 +17,14 @@ use kube::Client;
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
     #[error("failed to read the API server version: {0}")]
-    Version(#[source] kube::Error),
+    Version(#[source] Box<kube::Error>),
     #[error("failed to list the API groups: {0}")]
-    Groups(#[source] kube::Error),
+    Groups(#[source] Box<kube::Error>),
     #[error("failed to list the resources of {group_version}: {source}")]
     Resources {
         group_version: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -54,17 +54,17 @@ impl Discovered {
         let info = client
             .apiserver_version()
             .await
-            .map_err(DiscoveryError::Version)?;
+            .map_err(|e| DiscoveryError::Version(Box::new(e)))?;
         let mut group_versions = Vec::new();
         let core = client
             .list_core_api_versions()
             .await
-            .map_err(DiscoveryError::Groups)?;
+            .map_err(|e| DiscoveryError::Groups(Box::new(e)))?;
         group_versions.extend(core.versions);
         let groups = client
             .list_api_groups()
             .await
-            .map_err(DiscoveryError::Groups)?;
+            .map_err(|e| DiscoveryError::Groups(Box::new(e)))?;
         for g in groups.groups {
             group_versions.extend(g.versions.into_iter().map(|v| v.group_version));
         }
@@ -88,7 +88,7 @@ impl Discovered {
                 Err(source) => {
                     return Err(DiscoveryError::Resources {
                         group_version: gv.clone(),
-                        source,
+                        source: Box::new(source),
                     })
                 }
             };

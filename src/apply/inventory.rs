@@ -23,13 +23,13 @@ pub enum PruneError {
     Get {
         object: ObjectName,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{object}: failed to delete: {}", kube_message(.source))]
     Delete {
         object: ObjectName,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
 }
 
@@ -162,7 +162,12 @@ pub async fn prune(
                 report.missing.push(object);
                 continue;
             }
-            Err(source) => return Err(PruneError::Get { object, source }),
+            Err(source) => {
+                return Err(PruneError::Get {
+                    object,
+                    source: Box::new(source),
+                })
+            }
         };
         if !owned_by(&live, release_name, release_namespace) {
             tracing::info!(object = %object, "not pruned: not owned by the release");
@@ -177,7 +182,12 @@ pub async fn prune(
         match api.delete(&r.name, &DeleteParams::background()).await {
             Ok(_) => report.deleted.push(object),
             Err(kube::Error::Api(s)) if s.code == 404 => report.missing.push(object),
-            Err(source) => return Err(PruneError::Delete { object, source }),
+            Err(source) => {
+                return Err(PruneError::Delete {
+                    object,
+                    source: Box::new(source),
+                })
+            }
         }
     }
     Ok(report)

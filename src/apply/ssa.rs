@@ -66,13 +66,13 @@ pub enum ApplyError {
     CreateNamespace {
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{object}: failed to apply: {}", kube_message(.source))]
     Apply {
         object: ObjectName,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{object} exists and cannot be imported into the current release: {reason}")]
     NotOwned { object: ObjectName, reason: String },
@@ -80,7 +80,7 @@ pub enum ApplyError {
     Get {
         object: ObjectName,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{object}: not Established after {timeout:?}: {last}")]
     CrdNotEstablished {
@@ -351,7 +351,7 @@ async fn check_ownership(
         .await
         .map_err(|source| ApplyError::Get {
             object: name.clone(),
-            source,
+            source: Box::new(source),
         })?;
     match live.and_then(|l| ownership_error(&l, &opts.release_name, &opts.release_namespace)) {
         Some(reason) => Err(ApplyError::NotOwned {
@@ -383,7 +383,7 @@ async fn apply_one(
         .await
         .map_err(|source| ApplyError::Apply {
             object: name.clone(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(Applied {
         name,
@@ -405,7 +405,7 @@ async fn create_namespace(client: &Client, namespace: &str) -> Result<(), ApplyE
     .map(|_| ())
     .map_err(|source| ApplyError::CreateNamespace {
         namespace: namespace.to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 
