@@ -194,6 +194,28 @@ fn discovery_capabilities(env: &Env) -> Result<()> {
             "capabilities lack {want}"
         );
     }
+    // The group/versions are exactly what kubectl lists.
+    let kubectl: std::collections::BTreeSet<String> = cp
+        .kubectl_output(&["api-versions"])?
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let ours: std::collections::BTreeSet<String> = caps
+        .api_versions
+        .iter()
+        .filter(|v| {
+            // group/version has one '/', core `v1` none; Kind entries one more.
+            let slashes = v.matches('/').count();
+            slashes == 0 || (slashes == 1 && !v.starts_with("v1/"))
+        })
+        .cloned()
+        .collect();
+    ensure!(
+        ours == kubectl,
+        "group/versions differ from kubectl api-versions: only ours {:?}, only kubectl's {:?}",
+        ours.difference(&kubectl).collect::<Vec<_>>(),
+        kubectl.difference(&ours).collect::<Vec<_>>()
+    );
     let d = discovered
         .resolve("apps/v1", "Deployment")
         .context("apps/v1 Deployment does not resolve")?;
