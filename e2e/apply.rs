@@ -30,6 +30,10 @@ pub fn tests() -> Vec<Test> {
             run: discovery_capabilities,
         },
         Test {
+            name: "apply::capabilities_match_helm",
+            run: capabilities_match_helm,
+        },
+        Test {
             name: "apply::podinfo_install_upgrade_prune",
             run: podinfo_install_upgrade_prune,
         },
@@ -227,6 +231,71 @@ fn discovery_capabilities(env: &Env) -> Result<()> {
     ensure!(
         discovered.resolve("apps/v1", "Scale").is_none(),
         "a subresource resolves as a kind"
+    );
+    Ok(())
+}
+
+/// `.Capabilities` as berth renders them from discovery equal what the
+/// real helm (v4.3.1, `helm template --dry-run=server`) renders from the
+/// same cluster: the kube version and the version set (as sets: Helm
+/// builds it from a map, so its order is random).
+fn capabilities_match_helm(env: &Env) -> Result<()> {
+    let cp = env.cluster()?;
+    let client = cp.client(&env.rt)?;
+    let chart = env.dir.path().join("apply-caps");
+    write(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: caps\nversion: 0.1.0\n",
+    )?;
+    write(
+        &chart,
+        "templates/caps.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  versions: {{ .Capabilities.APIVersions | toJson | quote }}\n",
+    )?;
+    let home = env.dir.path().join("apply-helm-home");
+    std::fs::create_dir_all(&home)?;
+    let out = env
+        .tools
+        .command("helm")
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .args(["template", "web", "--dry-run=server", "-n", "default"])
+        .arg(&chart)
+        .arg(format!("--kubeconfig={}", cp.kubeconfig.display()))
+        .output()
+        .context("failed to run helm")?;
+    ensure!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let helm_text = String::from_utf8(out.stdout)?;
+
+    let discovered = env.rt.block_on(Discovered::run(&client))?;
+    let caps = discovered.capabilities();
+    let (_, docs) = render_chart(&chart, "default", "", &caps)?;
+    let berth_doc = docs.first().context("berth rendered nothing")?;
+    let helm_docs = parse_documents("helm", &helm_text)?;
+    let helm_doc = helm_docs.first().context("helm rendered nothing")?;
+    let field = |d: &Document, k: &str| d.object.data["data"][k].as_str().unwrap_or("").to_string();
+    ensure!(
+        field(berth_doc, "kube") == field(helm_doc, "kube"),
+        "kube version: berth {} helm {}",
+        field(berth_doc, "kube"),
+        field(helm_doc, "kube")
+    );
+    let set = |d: &Document| -> Result<std::collections::BTreeSet<String>> {
+        Ok(serde_json::from_str(&field(d, "versions"))?)
+    };
+    let (ours, helms) = (set(berth_doc)?, set(helm_doc)?);
+    ensure!(helms.len() > 50, "helm's version set is small: {helms:?}");
+    ensure!(
+        ours == helms,
+        "version sets differ: only berth {:?}, only helm {:?}",
+        ours.difference(&helms).collect::<Vec<_>>(),
+        helms.difference(&ours).collect::<Vec<_>>()
     );
     Ok(())
 }
