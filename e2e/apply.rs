@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
+use berth::api::helm_release::CrdsPolicy;
 use berth::apply::discovery::Discovered;
 use berth::apply::health::{wait_healthy, HealthError};
 use berth::apply::inventory::{inventory_of, prune};
@@ -66,6 +67,7 @@ fn options(ns: &str) -> ApplyOptions {
         create_namespace: true,
         force: false,
         crd_timeout: Duration::from_secs(30),
+        crds: CrdsPolicy::Create,
         take_ownership: false,
     }
 }
@@ -510,11 +512,72 @@ data: {a: "1"}
         "CRD annotations {}",
         crd["metadata"]["annotations"]
     );
+    // Like Helm, the CRDs of crds/ are never part of what gets pruned.
     let first = inventory_of(&applied);
+    let ids: Vec<&str> = first.entries.iter().map(|e| e.id.as_str()).collect();
     ensure!(
-        first.entries.iter().any(|e| e.id == "_widgets.e2e.berth.dev_apiextensions.k8s.io_CustomResourceDefinition"),
-        "inventory {:?}",
-        first.entries
+        ids == vec![
+            "apply-crd_kept__ConfigMap",
+            "apply-crd_plain__ConfigMap",
+            "apply-crd_web-widget_e2e.berth.dev_Widget"
+        ],
+        "inventory {ids:?}"
+    );
+
+    // crds policy: Create leaves an existing CRD as it is, CreateReplace
+    // updates it, Skip does not create a new one.
+    let crd_file = chart.join("crds/widgets.yaml");
+    let text = std::fs::read_to_string(&crd_file)?;
+    std::fs::write(
+        &crd_file,
+        text.replace(
+            "size: {type: integer}",
+            "size: {type: integer}\n                color: {type: string}",
+        ),
+    )?;
+    let has_color = || -> Result<bool> {
+        let crd = kubectl_json(cp, &["get", "crd", "widgets.e2e.berth.dev"])?;
+        Ok(
+            !crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+                ["properties"]["color"]
+                .is_null(),
+        )
+    };
+    let (crds, docs) = render_chart(&chart, ns, "", &caps)?;
+    env.rt
+        .block_on(apply_all(&client, &mut discovered, &crds, &docs, &opts))?;
+    ensure!(!has_color()?, "crds policy Create updated an existing CRD");
+    let mut replace = options(ns);
+    replace.crds = CrdsPolicy::CreateReplace;
+    env.rt
+        .block_on(apply_all(&client, &mut discovered, &crds, &docs, &replace))?;
+    ensure!(
+        has_color()?,
+        "crds policy CreateReplace did not update the CRD"
+    );
+    let gizmos = parse_documents(
+        "widgets/crds/gizmos.yaml",
+        &text
+            .replace("widgets", "gizmos")
+            .replace("widget", "gizmo")
+            .replace("Widget", "Gizmo"),
+    )?;
+    let mut skip = options(ns);
+    skip.crds = CrdsPolicy::Skip;
+    env.rt
+        .block_on(apply_all(&client, &mut discovered, &gizmos, &docs, &skip))?;
+    ensure!(
+        cp.kubectl_output(&[
+            "get",
+            "crd",
+            "gizmos.e2e.berth.dev",
+            "--ignore-not-found",
+            "-o",
+            "name"
+        ])?
+        .trim()
+        .is_empty(),
+        "crds policy Skip created a CRD"
     );
 
     let (crds, docs) = render_chart(&chart, ns, "extra: false\n", &caps)?;

@@ -86,11 +86,12 @@ impl ObjectRef {
     }
 }
 
-/// The inventory of the applied objects (in apply order, each once).
+/// The inventory of the applied objects (in apply order, each once),
+/// leaving out the CRDs of the chart's `crds/` directory (never pruned).
 pub fn inventory_of(applied: &[Applied]) -> ResourceInventory {
     let mut seen = BTreeSet::new();
     let mut entries = Vec::new();
-    for a in applied {
+    for a in applied.iter().filter(|a| !a.from_crds_dir) {
         let r = ObjectRef {
             namespace: a.name.namespace.clone().unwrap_or_default(),
             name: a.name.name.clone(),

@@ -21,6 +21,7 @@ use super::{
     ObjectName, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, RELEASE_NAMESPACE_ANNOTATION,
     RELEASE_NAME_ANNOTATION,
 };
+use crate::api::helm_release::CrdsPolicy;
 
 const CRD_API_VERSION: &str = "apiextensions.k8s.io/v1";
 const CRD_KIND: &str = "CustomResourceDefinition";
@@ -39,6 +40,9 @@ pub struct ApplyOptions {
     pub force: bool,
     /// How long to wait for each CRD to be `Established`.
     pub crd_timeout: Duration,
+    /// What to do with the chart's `crds/` files (CRDs among the rendered
+    /// templates are always applied).
+    pub crds: CrdsPolicy,
     /// Adopt existing objects that do not carry the release's ownership
     /// metadata (Helm's `--take-ownership`); otherwise such an object
     /// fails the apply before anything of its phase is applied.
@@ -117,6 +121,9 @@ pub struct Applied {
     pub namespaced: bool,
     /// The object as the server returned it after the apply.
     pub live: DynamicObject,
+    /// A CRD of the chart's `crds/` directory: like Helm, berth never
+    /// deletes those, so they stay out of the inventory.
+    pub from_crds_dir: bool,
 }
 
 /// Parse the YAML documents of `text` (several per file allowed; empty
@@ -231,10 +238,11 @@ pub fn owned_by(object: &DynamicObject, release_name: &str, release_namespace: &
     ownership_error(object, release_name, release_namespace).is_none()
 }
 
-/// Apply `crds` (the chart's `crds/` files) and `documents` (rendered
-/// manifests in install order): CRDs first, each waited on until
-/// `Established`, then everything else in order. `discovered` is refreshed
-/// after CRDs were applied. Returns the applied objects in apply order.
+/// Apply `crds` (the chart's `crds/` files, per `opts.crds`) and
+/// `documents` (rendered manifests in install order): CRDs first, each
+/// waited on until `Established`, then everything else in order.
+/// `discovered` is refreshed after CRDs were applied. Returns the applied
+/// objects in apply order.
 pub async fn apply_all(
     client: &Client,
     discovered: &mut Discovered,
@@ -245,18 +253,47 @@ pub async fn apply_all(
     if opts.create_namespace {
         create_namespace(client, &opts.target_namespace).await?;
     }
-    let (crd_docs, rest): (Vec<&Document>, Vec<&Document>) =
-        crds.iter().chain(documents.iter()).partition(|d| is_crd(d));
     let mut applied = Vec::new();
+    let mut any_crd = false;
+    // The crds/ directory: Helm installs these without ownership checks
+    // and never deletes them.
+    if opts.crds != CrdsPolicy::Skip {
+        for doc in crds {
+            let (_, name, api, _) = target(client, discovered, doc, opts).await?;
+            if opts.crds == CrdsPolicy::Create {
+                let live = api
+                    .get_opt(&name.name)
+                    .await
+                    .map_err(|source| ApplyError::Get {
+                        object: name.clone(),
+                        source: Box::new(source),
+                    })?;
+                if live.is_some() {
+                    tracing::debug!(object = %name, "exists; crds policy Create leaves it");
+                    continue;
+                }
+            }
+            let mut a = apply_one(client, discovered, doc, opts).await?;
+            if is_crd(doc) {
+                wait_established(client, &a.name, opts.crd_timeout).await?;
+                any_crd = true;
+            }
+            a.from_crds_dir = true;
+            applied.push(a);
+        }
+    }
+    let (crd_docs, rest): (Vec<&Document>, Vec<&Document>) =
+        documents.iter().partition(|d| is_crd(d));
     for doc in &crd_docs {
         check_ownership(client, discovered, doc, opts).await?;
     }
     for doc in &crd_docs {
         let a = apply_one(client, discovered, doc, opts).await?;
         wait_established(client, &a.name, opts.crd_timeout).await?;
+        any_crd = true;
         applied.push(a);
     }
-    if !crd_docs.is_empty() {
+    if any_crd {
         *discovered = Discovered::run(client).await?;
     }
     // Resolve everything before changing anything, so that an unknown
@@ -390,6 +427,7 @@ async fn apply_one(
         resource: resolved.resource,
         namespaced: resolved.namespaced,
         live,
+        from_crds_dir: false,
     })
 }
 
