@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
-use berth::api::helm_release::CrdsPolicy;
+use berth::api::helm_release::{CrdsPolicy, ResourceInventory, ResourceRef};
 use berth::apply::discovery::Discovered;
 use berth::apply::health::{wait_healthy, HealthError};
 use berth::apply::inventory::{inventory_of, prune};
@@ -609,6 +609,36 @@ data: {a: "1"}
     ensure!(
         !exists(cp, "configmap", ns, "plain")?,
         "the plain ConfigMap survived prune"
+    );
+
+    // An entry recorded at a version the server no longer serves is
+    // pruned through the version it serves now.
+    let recorded = ResourceInventory {
+        entries: vec![ResourceRef {
+            id: "apply-crd_web-widget_e2e.berth.dev_Widget".to_string(),
+            v: "v1alpha1".to_string(),
+        }],
+    };
+    let report = env.rt.block_on(prune(
+        &client,
+        &discovered,
+        &recorded,
+        &ResourceInventory::default(),
+        "web",
+        ns,
+    ))?;
+    ensure!(
+        report
+            .deleted
+            .iter()
+            .map(|o| o.to_string())
+            .collect::<Vec<_>>()
+            == vec!["Widget apply-crd/web-widget"],
+        "prune of an old version: {report:?}"
+    );
+    ensure!(
+        !exists(cp, "widgets.e2e.berth.dev", ns, "web-widget")?,
+        "the Widget survived prune"
     );
     cp.kubectl_output(&["delete", "namespace", ns, "--wait=false"])?;
     Ok(())

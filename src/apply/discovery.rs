@@ -136,6 +136,15 @@ impl Discovered {
         self.kinds.get(&(api_version.to_string(), kind.to_string()))
     }
 
+    /// The resource serving `kind` of `group` at any version (the
+    /// preferred order of discovery, else the first), for objects recorded
+    /// at a version the server no longer serves.
+    pub fn resolve_group_kind(&self, group: &str, kind: &str) -> Option<&Resolved> {
+        self.kinds
+            .values()
+            .find(|r| r.resource.group == group && r.resource.kind == kind)
+    }
+
     /// Whether `group/version` is served at all.
     pub fn serves(&self, api_version: &str) -> bool {
         self.group_versions.contains(api_version)

@@ -378,6 +378,40 @@ mod tests {
     }
 
     #[test]
+    fn statefulset_and_daemonset_rules() {
+        let mut sts = json!({
+            "metadata": {"generation": 1},
+            "spec": {"replicas": 2},
+            "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": 2, "currentReplicas": 2,
+                       "updatedReplicas": 2, "currentRevision": "a", "updateRevision": "b"},
+        });
+        assert_eq!(
+            compute_status("StatefulSet", "apps", &sts),
+            Status::InProgress("rolling out revision b".into())
+        );
+        sts["status"]["currentRevision"] = json!("b");
+        assert_eq!(compute_status("StatefulSet", "apps", &sts), Status::Current);
+        sts["status"]["readyReplicas"] = json!(1);
+        assert_eq!(
+            compute_status("StatefulSet", "apps", &sts),
+            Status::InProgress("1/2 replicas ready".into())
+        );
+        let mut ds = json!({
+            "metadata": {"generation": 3},
+            "status": {"observedGeneration": 3, "desiredNumberScheduled": 2, "currentNumberScheduled": 2,
+                       "updatedNumberScheduled": 1, "numberAvailable": 1, "numberReady": 1},
+        });
+        assert_eq!(
+            compute_status("DaemonSet", "apps", &ds),
+            Status::InProgress("1/2 pods updated".into())
+        );
+        for k in ["updatedNumberScheduled", "numberAvailable", "numberReady"] {
+            ds["status"][k] = json!(2);
+        }
+        assert_eq!(compute_status("DaemonSet", "apps", &ds), Status::Current);
+    }
+
+    #[test]
     fn job_pvc_service_crd_generic() {
         let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
         assert_eq!(

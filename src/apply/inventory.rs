@@ -143,11 +143,14 @@ pub async fn prune(
         } else {
             format!("{}/{}", r.group, r.version)
         };
-        let (resource, namespaced) = match discovered.resolve(&api_version, &r.kind) {
+        let resolved = discovered
+            .resolve(&api_version, &r.kind)
+            .or_else(|| discovered.resolve_group_kind(&r.group, &r.kind));
+        let (resource, namespaced) = match resolved {
             Some(res) => (res.resource.clone(), res.namespaced),
             None => {
-                // The kind is no longer served (its CRD went away): the
-                // object is gone with it.
+                // The kind is no longer served at any version (its CRD
+                // went away): the object is gone with it.
                 report.missing.push(object);
                 continue;
             }
