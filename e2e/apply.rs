@@ -13,7 +13,9 @@ use berth::api::helm_release::{CrdsPolicy, ResourceInventory, ResourceRef};
 use berth::apply::discovery::Discovered;
 use berth::apply::health::{wait_healthy, HealthError};
 use berth::apply::inventory::{inventory_of, prune};
-use berth::apply::ssa::{apply_all, parse_documents, Applied, ApplyError, ApplyOptions, Document};
+use berth::apply::ssa::{
+    apply_all, documents_of, parse_documents, Applied, ApplyError, ApplyOptions, Document,
+};
 use berth_chart::load::load_path;
 use berth_chart::process::{prepare, ProcessOptions};
 use berth_render::engine::render;
@@ -102,15 +104,7 @@ fn render_chart(
         ..RenderOptions::default()
     };
     let rendered = render(&prepared.chart, &prepared.values, &opts)?;
-    let mut crds = Vec::new();
-    for c in &rendered.crds {
-        crds.extend(parse_documents(&c.source, &c.content)?);
-    }
-    let mut docs = Vec::new();
-    for m in &rendered.manifests {
-        docs.extend(parse_documents(&m.source, &m.content)?);
-    }
-    Ok((crds, docs))
+    Ok(documents_of(&rendered)?)
 }
 
 fn kubectl_json(cp: &ControlPlane, args: &[&str]) -> Result<Value> {

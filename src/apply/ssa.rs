@@ -170,6 +170,22 @@ pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Document>, ApplyE
     Ok(out)
 }
 
+/// The documents of a render: (the chart's `crds/` files, the manifests
+/// in install order). Hooks are left to the caller.
+pub fn documents_of(
+    rendered: &berth_render::Rendered,
+) -> Result<(Vec<Document>, Vec<Document>), ApplyError> {
+    let mut crds = Vec::new();
+    for c in &rendered.crds {
+        crds.extend(parse_documents(&c.source, &c.content)?);
+    }
+    let mut docs = Vec::new();
+    for m in &rendered.manifests {
+        docs.extend(parse_documents(&m.source, &m.content)?);
+    }
+    Ok((crds, docs))
+}
+
 fn is_crd(doc: &Document) -> bool {
     doc.kind == CRD_KIND && doc.api_version == CRD_API_VERSION
 }
