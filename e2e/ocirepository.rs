@@ -6,7 +6,6 @@
 //! poll costs.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -19,8 +18,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 
+use crate::env::charts::{helm_push, package_chart};
 use crate::env::process::{free_port, Process};
-use crate::env::registry::{random_hex, run_ok, run_output, ClientHome, Registry};
+use crate::env::registry::{random_hex, run_ok, ClientHome, Registry};
 use crate::env::Env;
 
 pub fn tests() -> Vec<crate::Test> {
@@ -245,62 +245,6 @@ fn wait_failure(env: &Env, ns: &str, name: &str, reason: &str) -> Result<OCIRepo
     wait_repo(env, ns, name, WAIT, &format!("failed with {reason}"), |o| {
         condition(o, "Ready").is_some_and(|c| c.status == "False" && c.reason == reason)
     })
-}
-
-struct Chart {
-    path: PathBuf,
-    bytes: Vec<u8>,
-}
-
-fn package_chart(env: &Env, home: &ClientHome, name: &str, version: &str) -> Result<Chart> {
-    let src = home.tmp.join(format!("src-{name}-{version}")).join(name);
-    std::fs::create_dir_all(src.join("templates"))?;
-    std::fs::write(
-        src.join("Chart.yaml"),
-        format!(
-            "apiVersion: v2\nname: {name}\nversion: {version}\ndescription: ocirepository e2e\n"
-        ),
-    )?;
-    std::fs::write(
-        src.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  v: {{ .Chart.Version | quote }}\n",
-    )?;
-    let dest = home.tmp.join(format!("pkg-{name}-{version}"));
-    std::fs::create_dir_all(&dest)?;
-    let mut cmd = home.command(&env.tools, "helm");
-    cmd.arg("package").arg(&src).arg("--destination").arg(&dest);
-    run_ok(cmd)?;
-    let path = dest.join(format!("{name}-{version}.tgz"));
-    let bytes = std::fs::read(&path)?;
-    Ok(Chart { path, bytes })
-}
-
-/// `helm push` to `oci://<host>/<repo>`; the manifest digest helm reports.
-fn helm_push(
-    env: &Env,
-    home: &ClientHome,
-    chart: &Chart,
-    host: &str,
-    repo: &str,
-    flags: &[&str],
-) -> Result<Digest> {
-    let mut cmd = home.command(&env.tools, "helm");
-    cmd.arg("push")
-        .arg(&chart.path)
-        .arg(format!("oci://{host}/{repo}"))
-        .args(flags);
-    let out = run_output(cmd)?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    ensure!(out.status.success(), "helm push failed:\n{text}");
-    let digest = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Digest: "))
-        .with_context(|| format!("no digest in helm push output:\n{text}"))?;
-    Ok(Digest::parse(digest.trim())?)
 }
 
 fn oras_tag(

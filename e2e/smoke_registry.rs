@@ -10,6 +10,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::env::charts::{package_chart, PackagedChart};
 use crate::env::registry::{http_send, random_hex, run_fails, run_ok, ClientHome, Registry};
 use crate::env::Env;
 
@@ -490,39 +491,6 @@ fn expect_unauthorized(what: &str, out: String) -> Result<()> {
         "{what} failed, but not with 401:\n{out}"
     );
     Ok(())
-}
-
-struct PackagedChart {
-    path: PathBuf,
-    bytes: Vec<u8>,
-}
-
-/// Write a small chart under the client's tmp dir and `helm package` it.
-fn package_chart(env: &Env, home: &ClientHome, name: &str, version: &str) -> Result<PackagedChart> {
-    let src = home.tmp.join(format!("src-{name}-{version}")).join(name);
-    std::fs::create_dir_all(src.join("templates"))?;
-    std::fs::write(
-        src.join("Chart.yaml"),
-        format!(
-            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"1.0\"\n\
-             description: berth e2e smoke chart\n"
-        ),
-    )?;
-    std::fs::write(src.join("values.yaml"), "greeting: hello\n")?;
-    std::fs::write(
-        src.join("templates/configmap.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\n\
-         data:\n  greeting: {{ .Values.greeting | quote }}\n",
-    )?;
-    let dest = home.tmp.join(format!("pkg-{name}-{version}"));
-    std::fs::create_dir_all(&dest)?;
-    let mut cmd = home.command(&env.tools, "helm");
-    cmd.arg("package").arg(&src).arg("--destination").arg(&dest);
-    run_ok(cmd)?;
-    let path = dest.join(format!("{name}-{version}.tgz"));
-    let bytes = std::fs::read(&path)
-        .with_context(|| format!("helm package wrote no {}", path.display()))?;
-    Ok(PackagedChart { path, bytes })
 }
 
 /// `helm push` the chart to `oci://<reg>/<repo>` and return the digest it

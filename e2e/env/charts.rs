@@ -1,0 +1,80 @@
+//! Small charts for the suites: written under a client home, packaged and
+//! pushed with the real `helm`.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
+use anyhow::{ensure, Context as _, Result};
+
+use super::registry::{run_ok, run_output, ClientHome};
+use super::Env;
+
+/// A `helm package`d chart: the `.tgz` and its bytes.
+pub struct PackagedChart {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+/// Write chart `name` at `version` (a values file and one ConfigMap that
+/// names the release, the chart and its version) and `helm package` it.
+pub fn package_chart(
+    env: &Env,
+    home: &ClientHome,
+    name: &str,
+    version: &str,
+) -> Result<PackagedChart> {
+    let src = home.tmp.join(format!("src-{name}-{version}")).join(name);
+    std::fs::create_dir_all(src.join("templates"))?;
+    std::fs::write(
+        src.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"1.0\"\n\
+             description: berth e2e chart\n"
+        ),
+    )?;
+    std::fs::write(src.join("values.yaml"), "greeting: hello\n")?;
+    std::fs::write(
+        src.join("templates/configmap.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\n\
+         data:\n  greeting: {{ .Values.greeting | quote }}\n  version: {{ .Chart.Version | quote }}\n",
+    )?;
+    let dest = home.tmp.join(format!("pkg-{name}-{version}"));
+    std::fs::create_dir_all(&dest)?;
+    let mut cmd = home.command(&env.tools, "helm");
+    cmd.arg("package").arg(&src).arg("--destination").arg(&dest);
+    run_ok(cmd)?;
+    let path = dest.join(format!("{name}-{version}.tgz"));
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("helm package wrote no {}", path.display()))?;
+    Ok(PackagedChart { path, bytes })
+}
+
+/// `helm push CHART oci://<host>/<repo> FLAGS…`; the manifest digest helm
+/// reports.
+pub fn helm_push<S: AsRef<OsStr>>(
+    env: &Env,
+    home: &ClientHome,
+    chart: &PackagedChart,
+    host: &str,
+    repo: &str,
+    flags: &[S],
+) -> Result<berth_oci::Digest> {
+    let mut cmd = home.command(&env.tools, "helm");
+    cmd.arg("push")
+        .arg(&chart.path)
+        .arg(format!("oci://{host}/{repo}"))
+        .args(flags);
+    let out = run_output(cmd)?;
+    // helm prints its push summary on stderr.
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ensure!(out.status.success(), "helm push failed:\n{text}");
+    let digest = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Digest: "))
+        .with_context(|| format!("no digest in helm push output:\n{text}"))?;
+    Ok(berth_oci::Digest::parse(digest.trim())?)
+}
