@@ -600,6 +600,7 @@ fn tls_ca_and_client_certificate(env: &Env) -> Result<()> {
         Credentials::Anonymous,
         ClientOptions {
             ca_pem: Some(ca),
+            timeout: std::time::Duration::from_secs(15),
             ..ClientOptions::default()
         },
     )?;
@@ -608,6 +609,13 @@ fn tls_ca_and_client_certificate(env: &Env) -> Result<()> {
         .block_on(without_cert.resolve("mtls/secure", "1.0.0"))
     {
         Err(e @ Error::Transport { .. }) => println!("    without a client certificate: {e}"),
+        // Once in several runs the server's TLS 1.3 "certificate required"
+        // alert never reached the client and the request ran into its
+        // timeout instead; still a refusal, but worth knowing when it
+        // happens.
+        Err(e @ Error::Timeout { .. }) => {
+            println!("    without a client certificate: {e} (no alert seen, timed out)")
+        }
         other => bail!("without a client certificate: {other:?}"),
     }
     Ok(())
