@@ -269,10 +269,26 @@ fn compare_chart(dir: &Path, flags: &Flags, kube_version: &str) -> Result<(), St
                         .map(str::to_string)
                         .collect()
                 };
-                // Helm lists a schema's failures in Go map order (it varies
-                // from run to run), so the lines are compared as a set.
+                // Helm lists a schema's failures, and the names in an
+                // "additional properties 'a', 'b' not allowed" line, in Go
+                // map order (it varies from run to run), so the lines are
+                // compared as a set, with those names sorted.
+                let names_sorted = |line: &str| -> String {
+                    let Some((head, rest)) = line.split_once("additional properties ") else {
+                        return line.to_string();
+                    };
+                    let Some((names, tail)) = rest.split_once(" not allowed") else {
+                        return line.to_string();
+                    };
+                    let mut names: Vec<&str> = names.split(", ").collect();
+                    names.sort_unstable();
+                    format!(
+                        "{head}additional properties {} not allowed{tail}",
+                        names.join(", ")
+                    )
+                };
                 let sorted = |s: &str| -> Vec<String> {
-                    let mut l: Vec<String> = s.lines().map(str::to_string).collect();
+                    let mut l: Vec<String> = s.lines().map(names_sorted).collect();
                     l.sort();
                     l
                 };
