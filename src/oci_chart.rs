@@ -11,11 +11,12 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_oci::manifest::HELM_CHART_LAYER;
 use berth_oci::{docker_config, Client, ClientOptions, Credentials, Document, Reference};
+use berth_semver::select::{select_tag as highest_matching, tag_version};
 use berth_semver::Constraint;
 
-/// Helm's chart layer and the legacy one Helm still pulls.
-pub const CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+/// The legacy chart layer Helm still pulls.
 pub const LEGACY_CHART_LAYER: &str = "application/tar+gzip";
 
 /// Helm's cap on a chart archive (`MaxDecompressedChartSize` applies to
@@ -124,15 +125,8 @@ async fn pull(
         Document::Index(_) => return Err(PullError::Index { reference: what }),
     };
     let layer = manifest
-        .layers
-        .iter()
-        .find(|l| l.media_type == CHART_LAYER)
-        .or_else(|| {
-            manifest
-                .layers
-                .iter()
-                .find(|l| l.media_type == LEGACY_CHART_LAYER)
-        })
+        .layer_with_media_type(HELM_CHART_LAYER)
+        .or_else(|| manifest.layer_with_media_type(LEGACY_CHART_LAYER))
         .ok_or_else(|| PullError::NoChartLayer {
             reference: what.clone(),
             present: manifest
@@ -152,27 +146,21 @@ async fn pull(
 /// the highest tag the constraint (`*` when empty) accepts. Returns the tag
 /// as the registry spells it.
 pub fn select_tag(tags: &[String], version: &str) -> Result<String, PullError> {
-    let mut versions: Vec<(berth_semver::Version, &String, String)> = tags
+    // Helm keeps strict versions only: no `v` prefix (Flux's rule, which
+    // `tag_version` follows, accepts one).
+    let versions: Vec<&String> = tags
         .iter()
-        .filter_map(|t| {
-            let v = t.replace('_', "+");
-            berth_semver::Version::parse_strict(&v)
-                .ok()
-                .map(|parsed| (parsed, t, v))
-        })
+        .filter(|t| !t.starts_with('v') && tag_version(t).is_some())
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
     if !version.is_empty() {
-        if let Some((_, tag, _)) = versions.iter().find(|(_, _, v)| v == version) {
+        if let Some(tag) = versions.iter().find(|t| t.replace('_', "+") == version) {
             return Ok((*tag).clone());
         }
     }
     let constraint = Constraint::parse(if version.is_empty() { "*" } else { version })
         .map_err(|e| PullError::Constraint(e.to_string()))?;
-    versions
-        .iter()
-        .find(|(v, _, _)| constraint.matches(v))
-        .map(|(_, tag, _)| (*tag).clone())
+    highest_matching(&versions, &constraint, None)
+        .map(str::to_string)
         .ok_or_else(|| PullError::NoMatchingVersion(version.to_string()))
 }
 

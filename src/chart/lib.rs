@@ -29,6 +29,7 @@ pub mod archive;
 pub mod coalesce;
 pub mod dependencies;
 pub mod helmignore;
+pub mod kube_version;
 pub mod load;
 pub mod metadata;
 pub mod process;

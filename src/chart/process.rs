@@ -153,32 +153,9 @@ fn check_kube_version(chart: &Chart, kube_version: &str) -> Result<(), ProcessEr
 /// Helm's `ParseKubeVersion`: (`v`-prefixed input, `v` + the numeric
 /// components) — `1.33.4-gke.1` gives (`v1.33.4-gke.1`, `v1.33.4`).
 pub fn parse_kube_version(input: &str) -> Option<(String, String)> {
-    let trimmed = input.trim_start();
-    let rest = trimmed.strip_prefix('v').unwrap_or(trimmed);
-    let numeric_len = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(rest.len());
-    let numeric = &rest[..numeric_len];
-    let parts: Vec<&str> = numeric.split('.').collect();
-    if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
-        return None;
-    }
-    // k8s' generic parse ignores what follows the numbers, and rejects a
-    // zero-prefixed first component.
-    if parts[0].len() > 1 && parts[0].starts_with('0') {
-        return None;
-    }
-    let components: Vec<String> = parts
-        .iter()
-        .map(|p| p.parse::<u64>().map(|n| n.to_string()))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    let git_version = if input.starts_with('v') {
-        input.to_string()
-    } else {
-        format!("v{input}")
-    };
-    Some((git_version, format!("v{}", components.join("."))))
+    crate::kube_version::KubeVersion::parse(input)
+        .ok()
+        .map(|k| (k.version, k.normalized))
 }
 
 #[cfg(test)]
