@@ -10,13 +10,19 @@
 //! - [`inventory`]: the applied set as object references
 //!   (`HelmRelease.status.inventory`) and pruning what left it.
 //! - [`health`]: kstatus rules, waited on with a timeout.
+//! - [`hooks`]: Helm hooks of an event, in Helm's order, with their
+//!   delete policies.
+//! - [`uninstall`]: deleting a release's objects (keep policy and
+//!   ownership honoured) and the object refs of a release manifest.
 //!
 //! No chart loading and no registry here: the input is text.
 
 pub mod discovery;
 pub mod health;
+pub mod hooks;
 pub mod inventory;
 pub mod ssa;
+pub mod uninstall;
 
 use std::fmt;
 
