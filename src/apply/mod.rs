@@ -12,12 +12,15 @@
 //! - [`health`]: kstatus rules, waited on with a timeout.
 //! - [`hooks`]: Helm hooks of an event, in Helm's order, with their
 //!   delete policies.
+//! - [`drift`]: what changed on the cluster since berth applied
+//!   (server-side dry-run apply compared with the live objects).
 //! - [`uninstall`]: deleting a release's objects (keep policy and
 //!   ownership honoured) and the object refs of a release manifest.
 //!
 //! No chart loading and no registry here: the input is text.
 
 pub mod discovery;
+pub mod drift;
 pub mod health;
 pub mod hooks;
 pub mod inventory;

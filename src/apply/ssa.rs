@@ -387,6 +387,22 @@ async fn target(
     Ok((object, name, api, resolved))
 }
 
+/// A document as [`apply_all`] applies it: the object (namespace
+/// defaulted or dropped, ownership metadata set, no resourceVersion or
+/// managedFields), its name, the API to reach it and its resource. An
+/// unknown kind is [`ApplyError::UnknownKind`].
+pub async fn prepare_document(
+    client: &Client,
+    discovered: &Discovered,
+    doc: &Document,
+    opts: &ApplyOptions,
+) -> Result<(DynamicObject, ObjectName, Api<DynamicObject>, Resolved), ApplyError> {
+    let (mut object, name, api, resolved) = target(client, discovered, doc, opts).await?;
+    object.metadata.resource_version = None;
+    object.metadata.managed_fields = None;
+    Ok((object, name, api, resolved))
+}
+
 /// Refuse an existing object that belongs to no release or another one
 /// (Helm's `existingResourceConflict`), unless ownership is taken.
 async fn check_ownership(
