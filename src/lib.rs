@@ -12,5 +12,6 @@ pub mod artifact;
 pub mod cmd_template;
 pub mod controller;
 pub mod oci_chart;
+pub mod release;
 pub use berth_semver as semver;
 pub use berth_template as template;
