@@ -7,6 +7,8 @@
 //! `cargo test --test e2e [-- FILTER... | --list]`.
 
 mod apply;
+mod apply_drift;
+mod apply_hooks;
 mod env;
 mod oci_registry;
 mod ocirepository;
@@ -33,6 +35,8 @@ fn all_tests() -> Vec<Test> {
     tests.extend(verify::tests());
     tests.extend(template_oci::tests());
     tests.extend(apply::tests());
+    tests.extend(apply_hooks::tests());
+    tests.extend(apply_drift::tests());
     tests
 }
 
