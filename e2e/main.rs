@@ -10,6 +10,7 @@ mod apply;
 mod apply_drift;
 mod apply_hooks;
 mod env;
+mod helmrelease_inputs;
 mod oci_registry;
 mod ocirepository;
 mod smoke_cluster;
@@ -35,6 +36,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(verify::tests());
     tests.extend(template_oci::tests());
     tests.extend(apply::tests());
+    tests.extend(helmrelease_inputs::tests());
     tests.extend(apply_hooks::tests());
     tests.extend(apply_drift::tests());
     tests

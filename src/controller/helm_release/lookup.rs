@@ -173,17 +173,13 @@ pub async fn lookup(
     } else {
         None
     };
-    let mut path = collection_path(&resource, scope);
-    if !name.is_empty() {
-        check_path_segment(name).map_err(|r| format!("invalid resource name {name:?}: {r}"))?;
-        path.push('/');
-        path.push_str(&escape_path_segment(name));
-    }
+    let path = collection_path(&resource, scope);
     let request = kube::core::Request::new(path.clone());
     let http_request = if name.is_empty() {
         request.list(&kube::api::ListParams::default())
     } else {
-        request.get(name, &kube::api::GetParams::default())
+        check_path_segment(name).map_err(|r| format!("invalid resource name {name:?}: {r}"))?;
+        request.get(&escape_path_segment(name), &kube::api::GetParams::default())
     }
     .map_err(|e| format!("failed to build the request for {path}: {e}"))?;
     match client.request::<Json>(http_request).await {
