@@ -76,18 +76,15 @@ pub enum ValuesError {
         #[source]
         source: berth_chart::values::ValuesError,
     },
-    #[error(
-        "{kind} {namespace}/{name}: key {key} cannot be set at target path {path:?}: {reason}"
-    )]
+    #[error("{kind} {namespace}/{name}: key {key} cannot be set at target path {path:?}: {}", .source.reason())]
     TargetPath {
         kind: &'static str,
         namespace: String,
         name: String,
         key: String,
         path: String,
-        reason: String,
         #[source]
-        source: StrvalsError,
+        source: Box<StrvalsError>,
     },
     #[error("spec.values is not a map (it is {0})")]
     InlineNotMap(&'static str),
@@ -174,9 +171,8 @@ pub async fn compose(
     let mut fetched: HashMap<(&'static str, String), Option<Fetched>> = HashMap::new();
     for r in refs {
         let cache_key = (kind_name(r.kind), r.name.clone());
-        if !fetched.contains_key(&cache_key) {
-            let object = fetch(client, namespace, r.kind, &r.name).await?;
-            fetched.insert(cache_key, object);
+        if let std::collections::hash_map::Entry::Vacant(slot) = fetched.entry(cache_key) {
+            slot.insert(fetch(client, namespace, r.kind, &r.name).await?);
         }
     }
     compose_fetched(namespace, refs, inline, |kind, name| {
@@ -260,8 +256,7 @@ fn compose_fetched<'a>(
                         name: r.name.clone(),
                         key: key.to_string(),
                         path: path.to_string(),
-                        reason: source.reason().to_string(),
-                        source,
+                        source: Box::new(source),
                     }
                 })?;
             }
