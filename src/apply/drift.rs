@@ -42,7 +42,7 @@ pub struct Drift {
 #[derive(Debug, thiserror::Error)]
 pub enum DriftError {
     #[error(transparent)]
-    Prepare(#[from] ApplyError),
+    Prepare(Box<ApplyError>),
     #[error("{object}: failed to read it: {}", kube_message(.source))]
     Get {
         object: ObjectName,
@@ -57,6 +57,12 @@ pub enum DriftError {
     },
     #[error("{object}: failed to compare: {reason}")]
     Compare { object: ObjectName, reason: String },
+}
+
+impl From<ApplyError> for DriftError {
+    fn from(e: ApplyError) -> Self {
+        DriftError::Prepare(Box::new(e))
+    }
 }
 
 /// Compare the desired `documents` (applied as [`ssa::apply_all`] applies

@@ -25,12 +25,11 @@ use crate::api::helm_release::DeletionPropagation;
 pub enum UninstallError {
     #[error("manifest document {document}: {reason}")]
     Manifest { document: String, reason: String },
-    #[error("manifest document {document}: {object}: the API server does not serve kind {kind} in {api_version}")]
+    #[error("manifest document {document}: {object}: the API server does not serve kind {} in {api_version}", .object.kind)]
     UnknownKind {
         document: String,
         object: ObjectName,
         api_version: String,
-        kind: String,
     },
     #[error("{object}: failed to read it before deleting: {}", kube_message(.source))]
     Get {
@@ -228,7 +227,6 @@ pub fn refs_of_manifest(
                         name,
                     },
                     api_version: d.api_version.clone(),
-                    kind: d.kind.clone(),
                 });
             };
             let namespace = if resolved.namespaced {
