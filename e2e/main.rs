@@ -13,6 +13,7 @@ mod env;
 mod helmrelease_inputs;
 mod oci_registry;
 mod ocirepository;
+mod release;
 mod smoke_cluster;
 mod smoke_registry;
 mod template_oci;
@@ -36,6 +37,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(verify::tests());
     tests.extend(template_oci::tests());
     tests.extend(apply::tests());
+    tests.extend(release::tests());
     tests.extend(helmrelease_inputs::tests());
     tests.extend(apply_hooks::tests());
     tests.extend(apply_drift::tests());
