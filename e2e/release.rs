@@ -741,6 +741,16 @@ fn trim_keeps_max_history(env: &Env) -> Result<()> {
         ],
         "helm history after trim: {revs:?}"
     );
+    let six = env.rt.block_on(store.get("trim", 6))?.context("no v6")?;
+    ensure!(
+        six.version == 6 && six.info.status == Status::Deployed,
+        "get v6: {:?}",
+        six.info
+    );
+    ensure!(
+        env.rt.block_on(store.get("trim", 1))?.is_none(),
+        "v1 survived the trim"
+    );
     // A creation that already exists is its own error.
     match env
         .rt

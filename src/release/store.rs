@@ -126,6 +126,17 @@ impl Store {
         Ok(self.history(name).await?.pop())
     }
 
+    /// One revision, `None` when its Secret does not exist.
+    pub async fn get(&self, name: &str, version: i64) -> Result<Option<Release>, StoreError> {
+        validate_name(name)?;
+        let secret = secret_name(name, version);
+        match self.api.get_opt(&secret).await {
+            Ok(Some(s)) => self.read_secret(&s).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(self.api_error("read", &secret, e)),
+        }
+    }
+
     fn read_secret(&self, secret: &Secret) -> Result<Release, StoreError> {
         let secret_name = secret.metadata.name.clone().unwrap_or_default();
         let data = secret
