@@ -10,6 +10,7 @@ mod apply;
 mod apply_drift;
 mod apply_hooks;
 mod env;
+mod helmrelease;
 mod helmrelease_inputs;
 mod oci_registry;
 mod ocirepository;
@@ -41,6 +42,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(helmrelease_inputs::tests());
     tests.extend(apply_hooks::tests());
     tests.extend(apply_drift::tests());
+    tests.extend(helmrelease::tests());
     tests
 }
 

@@ -79,6 +79,14 @@ struct ControllerArgs {
     /// `/healthz` and `/readyz` probes.
     #[arg(long, default_value = "0.0.0.0:8080")]
     metrics_addr: std::net::SocketAddr,
+    /// Refuse HelmRelease `chartRef`s to sources in another namespace
+    /// (multi-tenancy lockdown).
+    #[arg(long)]
+    no_cross_namespace_refs: bool,
+    /// Apply HelmReleases without `serviceAccountName` as this
+    /// ServiceAccount of their namespace (multi-tenancy lockdown).
+    #[arg(long)]
+    default_service_account: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -173,7 +181,8 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
                 .await
                 .context("failed to find a kubeconfig or an in-cluster service account")?,
         };
-        let client = kube::Client::try_from(config).context("failed to build a kube client")?;
+        let client =
+            kube::Client::try_from(config.clone()).context("failed to build a kube client")?;
         let store = Arc::new(berth::artifact::ArtifactStore::new(
             args.artifact_store_bytes,
         ));
@@ -190,7 +199,11 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
             berth::controller::metrics::bind(args.metrics_addr, render, shutdown.clone()).await?;
         tracing::info!(%metrics_addr, "serving /metrics, /healthz and /readyz");
         let metrics = tokio::spawn(serve_metrics);
-        let ctx = Arc::new(berth::controller::Context::new(client, store, verifier));
+        let mut ctx = berth::controller::Context::new(client, store, verifier);
+        ctx.kube_config = Some(config);
+        ctx.no_cross_namespace_refs = args.no_cross_namespace_refs;
+        ctx.default_service_account = args.default_service_account.clone();
+        let ctx = Arc::new(ctx);
         tracing::info!(
             concurrency = args.concurrency,
             label_selector = args.watch_label_selector.as_deref().unwrap_or(""),

@@ -49,6 +49,45 @@ pub fn package_chart(
     Ok(PackagedChart { path, bytes })
 }
 
+/// Write chart `name` at `version` with the given files (paths relative
+/// to the chart root, `Chart.yaml` written here) and `helm package` it.
+pub fn package_files(
+    env: &Env,
+    home: &ClientHome,
+    name: &str,
+    version: &str,
+    files: &[(&str, &str)],
+) -> Result<PackagedChart> {
+    let src = home.tmp.join(format!("src-{name}-{version}")).join(name);
+    if src.exists() {
+        std::fs::remove_dir_all(&src)?;
+    }
+    std::fs::create_dir_all(src.join("templates"))?;
+    std::fs::write(
+        src.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}\"\n\
+             description: berth e2e chart\n"
+        ),
+    )?;
+    for (rel, text) in files {
+        let path = src.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, text)?;
+    }
+    let dest = home.tmp.join(format!("pkg-{name}-{version}"));
+    std::fs::create_dir_all(&dest)?;
+    let mut cmd = home.command(&env.tools, "helm");
+    cmd.arg("package").arg(&src).arg("--destination").arg(&dest);
+    run_ok(cmd)?;
+    let path = dest.join(format!("{name}-{version}.tgz"));
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("helm package wrote no {}", path.display()))?;
+    Ok(PackagedChart { path, bytes })
+}
+
 /// `helm push CHART oci://<host>/<repo> FLAGS…`; the manifest digest helm
 /// reports.
 pub fn helm_push<S: AsRef<OsStr>>(

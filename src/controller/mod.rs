@@ -3,10 +3,11 @@
 //!
 //! [`run`] starts every controller of the binary and returns when all of
 //! them have shut down. Each controller is a kube-runtime `Controller`
-//! driven by its own module (`oci_repository`; the HelmRelease controller
-//! joins here), stopping gracefully when the shutdown future resolves.
+//! driven by its own module (`oci_repository`, `helm_release`), stopping
+//! gracefully when the shutdown future resolves.
 
 pub mod cosign;
+pub mod helm_release;
 pub mod metrics;
 pub mod oci_repository;
 pub mod verify_hook;
@@ -49,6 +50,16 @@ pub struct Context {
     pub backoff: Backoff,
     /// How often state kept for deleted objects is dropped.
     pub gc_interval: Duration,
+    /// The kube config the client was built from: HelmReleases with a
+    /// `serviceAccountName` get a client impersonating it, built from
+    /// this. Without one, such HelmReleases fail with a clear reason.
+    pub kube_config: Option<kube::Config>,
+    /// Refuse `chartRef`s to sources in another namespace
+    /// (`--no-cross-namespace-refs`).
+    pub no_cross_namespace_refs: bool,
+    /// The ServiceAccount HelmReleases without `serviceAccountName` are
+    /// applied as (`--default-service-account`).
+    pub default_service_account: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +93,9 @@ impl Context {
             schedules: Mutex::new(HashMap::new()),
             backoff: Backoff::default(),
             gc_interval: Duration::from_secs(30),
+            kube_config: None,
+            no_cross_namespace_refs: false,
+            default_service_account: None,
         }
     }
 
@@ -161,7 +175,48 @@ pub async fn run(
     use futures::FutureExt as _;
     // One shutdown signal, cloned for every controller.
     let shutdown = shutdown.boxed().shared();
-    oci_repository::run(ctx, &options, shutdown.clone()).await;
+    futures::join!(
+        oci_repository::run(ctx.clone(), &options, shutdown.clone()),
+        helm_release::run(ctx, &options, shutdown),
+    );
+}
+
+/// Publish an Event about `obj`. Normal events are news of their own
+/// (a new revision, a release) and are published as new Events rather
+/// than as a repeat in the series of the last one (the recorder's cache
+/// ignores the note, so it would keep showing the first one).
+pub async fn publish<K>(
+    ctx: &Context,
+    obj: &K,
+    type_: kube::runtime::events::EventType,
+    reason: &str,
+    note: &str,
+    action: &str,
+) where
+    K: kube::Resource<DynamicType = ()>,
+{
+    use kube::runtime::events::{Event, EventType};
+    let mut note: String = note.chars().take(1000).collect();
+    if note.is_empty() {
+        note = reason.to_string();
+    }
+    let event = Event {
+        type_,
+        reason: reason.chars().take(128).collect(),
+        note: Some(note),
+        action: action.chars().take(128).collect(),
+        secondary: None,
+    };
+    let result = if type_ == EventType::Normal {
+        Recorder::new(ctx.client.clone(), ctx.reporter.clone())
+            .publish(&event, &obj.object_ref(&()))
+            .await
+    } else {
+        ctx.recorder.publish(&event, &obj.object_ref(&())).await
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "failed to publish an event");
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

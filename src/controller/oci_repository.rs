@@ -39,12 +39,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::runtime::watcher;
-use kube::{Resource, ResourceExt};
+use kube::ResourceExt;
 
 use super::verify_hook::{VerificationMaterial, VerifyError, VerifyRequest};
-use super::{parse_go_duration, Context, Schedule, CONTROLLER_NAME, REQUESTED_AT_ANNOTATION};
+use super::{
+    parse_go_duration, publish, Context, Schedule, CONTROLLER_NAME, REQUESTED_AT_ANNOTATION,
+};
 use crate::api::conditions::{
     conditions_changed, remove_condition, set_condition_at, summarize, types, Status,
 };
@@ -567,7 +569,7 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
             };
             publish(
                 &ctx,
-                &obj,
+                &*obj,
                 EventType::Warning,
                 &reason,
                 &message,
@@ -582,7 +584,7 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
         if p.changed {
             publish(
                 &ctx,
-                &obj,
+                &*obj,
                 EventType::Normal,
                 "NewArtifact",
                 &format!(
@@ -707,40 +709,6 @@ fn status_changed(old: &OCIRepositoryStatus, new: &OCIRepositoryStatus) -> bool 
         || old.observed_generation != new.observed_generation
         || old.last_handled_reconcile_at != new.last_handled_reconcile_at
         || old.verified_signer != new.verified_signer
-}
-
-async fn publish(
-    ctx: &Context,
-    obj: &OCIRepository,
-    type_: EventType,
-    reason: &str,
-    note: &str,
-    action: &str,
-) {
-    let mut note: String = note.chars().take(1000).collect();
-    if note.is_empty() {
-        note = reason.to_string();
-    }
-    let event = Event {
-        type_,
-        reason: reason.chars().take(128).collect(),
-        note: Some(note),
-        action: action.into(),
-        secondary: None,
-    };
-    // A new revision is news of its own: publish it as a new Event rather
-    // than a repeat in the series of the last one (the recorder's cache
-    // ignores the note, so it would keep showing the first revision).
-    let result = if type_ == EventType::Normal {
-        kube::runtime::events::Recorder::new(ctx.client.clone(), ctx.reporter.clone())
-            .publish(&event, &obj.object_ref(&()))
-            .await
-    } else {
-        ctx.recorder.publish(&event, &obj.object_ref(&())).await
-    };
-    if let Err(e) = result {
-        tracing::warn!(error = %e, "failed to publish an event");
-    }
 }
 
 /// Parse the spec into what to resolve, before any request.

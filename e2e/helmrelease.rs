@@ -1,0 +1,873 @@
+//! The HelmRelease controller end to end: charts pushed with the real
+//! `helm push`, an OCIRepository and a HelmRelease reconciled by the
+//! in-process controllers (exactly the code `berth controller` runs) on
+//! the real control plane, where kube-controller-manager and kwok roll
+//! Deployments out. At every step the real `helm` reads berth's release
+//! records (`helm list`, `helm history`, `helm get values`) and must agree.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context as _, Result};
+use berth::api::helm_release::HelmRelease;
+use berth::controller::{Context, RunOptions, UnavailableVerifier};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use serde_json::{json, Value};
+
+use crate::env::charts::{helm_push, package_files, PackagedChart};
+use crate::env::registry::{random_hex, run_output, ClientHome};
+use crate::env::Env;
+
+pub fn tests() -> Vec<crate::Test> {
+    vec![
+        crate::Test {
+            name: "helmrelease_lifecycle",
+            run: lifecycle,
+        },
+        crate::Test {
+            name: "helmrelease_failed_upgrade_rolls_back",
+            run: failed_upgrade_rolls_back,
+        },
+        crate::Test {
+            name: "helmrelease_adopts_helm_install",
+            run: adopts_helm_install,
+        },
+        crate::Test {
+            name: "helmrelease_interrupted_upgrade_recovers",
+            run: interrupted_upgrade_recovers,
+        },
+        crate::Test {
+            name: "helmrelease_tenant_service_account",
+            run: tenant_service_account,
+        },
+    ]
+}
+
+const WAIT: Duration = Duration::from_secs(90);
+const SHARD_LABEL: &str = "e2e.berth.dev/controller";
+const SHARD: &str = "helmrelease";
+
+static CONTROLLER: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+
+/// The controllers for this file's objects (label `SHARD`), started once.
+fn controller(env: &Env) -> Result<Arc<Context>> {
+    CONTROLLER
+        .get_or_init(|| start_controller(env).map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow::anyhow!("controller unavailable: {e}"))
+}
+
+fn start_controller(env: &Env) -> Result<Arc<Context>> {
+    install_crds(env)?;
+    let cluster = env.cluster()?;
+    let client = cluster.client(&env.rt)?;
+    let config = env.rt.block_on(async {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig)?;
+        kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .map_err(anyhow::Error::from)
+    })?;
+    let store = Arc::new(berth::artifact::ArtifactStore::default());
+    let mut ctx = Context::new(client, store, Arc::new(UnavailableVerifier));
+    ctx.kube_config = Some(config);
+    let ctx = Arc::new(ctx);
+    let run_ctx = ctx.clone();
+    let options = RunOptions {
+        concurrency: 4,
+        label_selector: Some(format!("{SHARD_LABEL}={SHARD}")),
+    };
+    env.rt.spawn(async move {
+        berth::controller::run(run_ctx, options, futures::future::pending::<()>()).await;
+    });
+    Ok(ctx)
+}
+
+fn install_crds(env: &Env) -> Result<()> {
+    let client = env.cluster()?.client(&env.rt)?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client);
+    for crd in berth::api::crds() {
+        let name = crd.metadata.name.clone().context("a CRD without a name")?;
+        env.rt.block_on(crds.patch(
+            &name,
+            &PatchParams::apply("berth-e2e").force(),
+            &Patch::Apply(&crd),
+        ))?;
+        let start = Instant::now();
+        loop {
+            let got = env.rt.block_on(crds.get(&name))?;
+            let established = got
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            if established {
+                break;
+            }
+            ensure!(start.elapsed() < WAIT, "CRD {name} not Established");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    Ok(())
+}
+
+fn client(env: &Env) -> Result<kube::Client> {
+    env.cluster()?.client(&env.rt)
+}
+
+fn create_namespace(env: &Env, prefix: &str) -> Result<String> {
+    let ns = format!("{prefix}-{}", random_hex(3)?);
+    let api: Api<Namespace> = Api::all(client(env)?);
+    let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))?;
+    env.rt.block_on(api.create(&PostParams::default(), &obj))?;
+    Ok(ns)
+}
+
+/// Apply an object of this file's shard (server-side apply, as a user
+/// would `kubectl apply --server-side`).
+fn apply(env: &Env, ns: &str, obj: Value) -> Result<()> {
+    let mut obj = obj;
+    obj["metadata"]["namespace"] = json!(ns);
+    obj["metadata"]["labels"][SHARD_LABEL] = json!(SHARD);
+    let kind = obj["kind"].as_str().context("kind")?.to_string();
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .context("name")?
+        .to_string();
+    let client = client(env)?;
+    let params = PatchParams::apply("e2e-user").force();
+    match kind.as_str() {
+        "HelmRelease" => {
+            let api: Api<HelmRelease> = Api::namespaced(client, ns);
+            env.rt
+                .block_on(api.patch(&name, &params, &Patch::Apply(&obj)))?;
+        }
+        "OCIRepository" => {
+            let api: Api<berth::api::oci_repository::OCIRepository> = Api::namespaced(client, ns);
+            env.rt
+                .block_on(api.patch(&name, &params, &Patch::Apply(&obj)))?;
+        }
+        "ConfigMap" => {
+            let api: Api<ConfigMap> = Api::namespaced(client, ns);
+            env.rt
+                .block_on(api.patch(&name, &params, &Patch::Apply(&obj)))?;
+        }
+        other => bail!("apply: unexpected kind {other}"),
+    }
+    Ok(())
+}
+
+fn get_hr(env: &Env, ns: &str, name: &str) -> Result<HelmRelease> {
+    let api: Api<HelmRelease> = Api::namespaced(client(env)?, ns);
+    Ok(env.rt.block_on(api.get(name))?)
+}
+
+fn condition<'a>(hr: &'a HelmRelease, type_: &str) -> Option<&'a Condition> {
+    hr.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+}
+
+/// Poll the HelmRelease until `done` holds; the error shows the status.
+fn wait_hr(
+    env: &Env,
+    ns: &str,
+    name: &str,
+    what: &str,
+    done: impl Fn(&HelmRelease) -> bool,
+) -> Result<HelmRelease> {
+    let start = Instant::now();
+    loop {
+        let hr = get_hr(env, ns, name)?;
+        if done(&hr) {
+            return Ok(hr);
+        }
+        if start.elapsed() > WAIT {
+            bail!(
+                "HelmRelease {ns}/{name}: not {what} after {WAIT:?}; status:\n{}",
+                serde_json::to_string_pretty(&hr.status).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn ready_at(hr: &HelmRelease, chart_version: &str) -> bool {
+    let st = hr.status.as_ref();
+    condition(hr, "Ready").is_some_and(|c| c.status == "True")
+        && st.and_then(|s| s.observed_generation) == hr.metadata.generation
+        && st.and_then(|s| s.last_attempted_revision.as_deref()) == Some(chart_version)
+}
+
+fn wait_ready(env: &Env, ns: &str, name: &str, chart_version: &str) -> Result<HelmRelease> {
+    wait_hr(env, ns, name, &format!("Ready at {chart_version}"), |hr| {
+        ready_at(hr, chart_version)
+    })
+}
+
+/// `helm --kubeconfig K ARGS…` → stdout, failing on a non-zero exit.
+fn helm(env: &Env, home: &ClientHome, args: &[&str]) -> Result<String> {
+    let mut cmd = home.command(&env.tools, "helm");
+    cmd.arg("--kubeconfig")
+        .arg(&env.cluster()?.kubeconfig)
+        .args(args);
+    let out = run_output(cmd)?;
+    ensure!(
+        out.status.success(),
+        "helm {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn helm_json(env: &Env, home: &ClientHome, args: &[&str]) -> Result<Value> {
+    let text = helm(env, home, args)?;
+    serde_json::from_str(&text).with_context(|| format!("helm {args:?} printed {text}"))
+}
+
+/// `helm history` as (revision, status, chart, description).
+fn history(
+    env: &Env,
+    home: &ClientHome,
+    ns: &str,
+    release: &str,
+) -> Result<Vec<(i64, String, String, String)>> {
+    let v = helm_json(env, home, &["history", release, "-n", ns, "-o", "json"])?;
+    let mut out = Vec::new();
+    for r in v.as_array().context("history is not a list")? {
+        out.push((
+            r["revision"].as_i64().context("revision")?,
+            r["status"].as_str().unwrap_or_default().to_string(),
+            r["chart"].as_str().unwrap_or_default().to_string(),
+            r["description"].as_str().unwrap_or_default().to_string(),
+        ));
+    }
+    Ok(out)
+}
+
+fn kubectl_json(env: &Env, args: &[&str]) -> Result<Value> {
+    let text = env.cluster()?.kubectl_output(args)?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+fn config_map(env: &Env, ns: &str, name: &str) -> Result<Option<ConfigMap>> {
+    let api: Api<ConfigMap> = Api::namespaced(client(env)?, ns);
+    Ok(env.rt.block_on(api.get_opt(name))?)
+}
+
+fn wait_until(what: &str, f: impl Fn() -> Result<bool>) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        if f()? {
+            return Ok(());
+        }
+        ensure!(start.elapsed() < WAIT, "not {what} after {WAIT:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+const DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: {{ .Release.Name }}-web}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-web}}
+    spec:
+      {{- if .Values.stuck }}
+      nodeSelector: {berth-e2e/no-such-node: "true"}
+      {{- end }}
+      containers: [{name: web, image: "berth-e2e/web:{{ .Chart.Version }}"}]
+"#;
+
+const SETTINGS: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-settings
+data:
+  greeting: {{ .Values.greeting | quote }}
+  replicas: {{ .Values.replicas | quote }}
+  version: {{ .Chart.Version | quote }}
+"#;
+
+const EXTRA: &str = r#"{{- if .Values.extra }}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-extra
+data:
+  on: "yes"
+{{- end }}
+"#;
+
+const VALUES: &str = "greeting: hello\nreplicas: 1\nextra: true\nstuck: false\n";
+
+/// The `app` chart at `version`: a Deployment, a settings ConfigMap and
+/// an optional extra ConfigMap.
+fn app_chart(env: &Env, home: &ClientHome, version: &str, values: &str) -> Result<PackagedChart> {
+    package_files(
+        env,
+        home,
+        "app",
+        version,
+        &[
+            ("values.yaml", values),
+            ("templates/deployment.yaml", DEPLOYMENT),
+            ("templates/settings.yaml", SETTINGS),
+            ("templates/extra.yaml", EXTRA),
+            (
+                "templates/NOTES.txt",
+                "app {{ .Chart.Version }} for {{ .Values.greeting }}\n",
+            ),
+        ],
+    )
+}
+
+fn push(env: &Env, home: &ClientHome, chart: &PackagedChart, repo: &str) -> Result<()> {
+    let reg = &env.registries()?.referrers;
+    helm_push(env, home, chart, &reg.host, repo, &["--plain-http"])?;
+    Ok(())
+}
+
+fn source(env: &Env, ns: &str, repo: &str, semver: &str) -> Result<()> {
+    let reg = &env.registries()?.referrers;
+    apply(
+        env,
+        ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "OCIRepository",
+            "metadata": {"name": "app"},
+            "spec": {"url": reg.oci_url(&format!("{repo}/app")), "insecure": true,
+                     "interval": "1s", "ref": {"semver": semver}},
+        }),
+    )
+}
+
+/// Install, upgrade on a new chart version, upgrade on a values change in
+/// a ConfigMap, prune, drift correction, uninstall on delete — with the
+/// real helm reading the records at every step.
+fn lifecycle(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-lifecycle")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-life")?;
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source(env, &ns, &repo, "^1")?;
+    apply(
+        env,
+        &ns,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-values"},
+               "data": {"values.yaml": "greeting: from-configmap\n"}}),
+    )?;
+    // A long interval: what brings each change is a watch (the source's
+    // new artifact, the values ConfigMap, the spec), not polling.
+    let hr_spec = |extra: bool, interval: &str| {
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {
+                "chartRef": {"kind": "OCIRepository", "name": "app"},
+                "interval": interval, "timeout": "60s",
+                "valuesFrom": [{"kind": "ConfigMap", "name": "app-values"}],
+                "values": {"replicas": 2, "extra": extra},
+                "driftDetection": {"mode": "enabled"},
+            }
+        })
+    };
+    apply(env, &ns, hr_spec(true, "1h"))?;
+
+    // Install.
+    let hr = wait_ready(env, &ns, "app", "1.0.0")?;
+    let released = condition(&hr, "Released").context("no Released condition")?;
+    ensure!(
+        released.reason == "InstallSucceeded",
+        "Released: {released:?}"
+    );
+    let list = helm_json(env, &home, &["list", "-n", &ns, "-o", "json"])?;
+    let first = &list[0];
+    ensure!(
+        first["name"] == "app"
+            && first["status"] == "deployed"
+            && first["chart"] == "app-1.0.0"
+            && first["revision"] == "1",
+        "helm list: {list}"
+    );
+    let values = helm_json(
+        env,
+        &home,
+        &["get", "values", "app", "-n", &ns, "-o", "json"],
+    )?;
+    ensure!(
+        values == json!({"greeting": "from-configmap", "replicas": 2, "extra": true}),
+        "helm get values: {values}"
+    );
+    let notes = helm(env, &home, &["get", "notes", "app", "-n", &ns])?;
+    ensure!(
+        notes.contains("app 1.0.0 for from-configmap"),
+        "notes: {notes}"
+    );
+    let cm = config_map(env, &ns, "app-settings")?.context("settings ConfigMap missing")?;
+    let data = cm.data.clone().unwrap_or_default();
+    ensure!(
+        data.get("greeting").map(String::as_str) == Some("from-configmap")
+            && data.get("replicas").map(String::as_str) == Some("2"),
+        "settings: {data:?}"
+    );
+    let managers: Vec<String> = cm
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    ensure!(
+        managers.iter().any(|m| m == "berth"),
+        "field managers {managers:?}"
+    );
+    let dep = kubectl_json(
+        env,
+        &["get", "deployment", "app-web", "-n", &ns, "-o", "json"],
+    )?;
+    ensure!(
+        dep["status"]["availableReplicas"] == 1,
+        "Deployment not available after Ready: {}",
+        dep["status"]
+    );
+
+    // A new chart version → upgrade.
+    push(env, &home, &app_chart(env, &home, "1.1.0", VALUES)?, &repo)?;
+    let hr = wait_ready(env, &ns, "app", "1.1.0")?;
+    ensure!(
+        condition(&hr, "Released").is_some_and(|c| c.reason == "UpgradeSucceeded"),
+        "Released after upgrade: {:?}",
+        condition(&hr, "Released")
+    );
+    let h = history(env, &home, &ns, "app")?;
+    ensure!(
+        h.len() == 2 && h[0].1 == "superseded" && h[1].1 == "deployed" && h[1].2 == "app-1.1.0",
+        "helm history after upgrade: {h:?}"
+    );
+
+    // Values changed in the ConfigMap → upgrade.
+    apply(
+        env,
+        &ns,
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-values"},
+               "data": {"values.yaml": "greeting: changed\n"}}),
+    )?;
+    wait_until("settings updated from the values ConfigMap", || {
+        Ok(config_map(env, &ns, "app-settings")?
+            .and_then(|c| c.data)
+            .and_then(|d| d.get("greeting").cloned())
+            .as_deref()
+            == Some("changed"))
+    })?;
+    wait_hr(env, &ns, "app", "Ready after the values change", |hr| {
+        condition(hr, "Ready").is_some_and(|c| c.status == "True")
+    })?;
+    let values = helm_json(
+        env,
+        &home,
+        &["get", "values", "app", "-n", &ns, "-o", "json"],
+    )?;
+    ensure!(values["greeting"] == "changed", "helm get values: {values}");
+    ensure!(
+        history(env, &home, &ns, "app")?.len() == 3,
+        "no third revision"
+    );
+
+    // An object removed from the chart (values toggle) → pruned.
+    apply(env, &ns, hr_spec(false, "1h"))?;
+    wait_until("the extra ConfigMap pruned", || {
+        Ok(config_map(env, &ns, "app-extra")?.is_none())
+    })?;
+    wait_hr(env, &ns, "app", "Ready after the toggle", |hr| {
+        condition(hr, "Ready").is_some_and(|c| c.status == "True")
+            && hr.status.as_ref().and_then(|s| s.observed_generation) == hr.metadata.generation
+    })?;
+    let h = history(env, &home, &ns, "app")?;
+    ensure!(
+        h.len() == 4 && h[3].1 == "deployed",
+        "history after prune: {h:?}"
+    );
+
+    // Drift: the settings ConfigMap deleted and a field changed by hand
+    // are restored by the periodic check.
+    apply(env, &ns, hr_spec(false, "2s"))?;
+    let cp = env.cluster()?;
+    cp.kubectl_output(&["delete", "configmap", "app-settings", "-n", &ns])?;
+    cp.kubectl_output(&[
+        "patch",
+        "deployment",
+        "app-web",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"hand/edited:1"}]}}}}"#,
+    ])?;
+    wait_until("drift corrected", || {
+        let cm = config_map(env, &ns, "app-settings")?;
+        let dep = kubectl_json(
+            env,
+            &["get", "deployment", "app-web", "-n", &ns, "-o", "json"],
+        )?;
+        Ok(cm.is_some()
+            && dep["spec"]["template"]["spec"]["containers"][0]["image"] == "berth-e2e/web:1.1.0")
+    })?;
+    // Drift correction is not a new revision.
+    ensure!(
+        history(env, &home, &ns, "app")?.len() == 4,
+        "drift made a revision"
+    );
+
+    // Delete → uninstalled: objects and records gone.
+    let api: Api<HelmRelease> = Api::namespaced(client(env)?, &ns);
+    env.rt
+        .block_on(api.delete("app", &DeleteParams::default()))?;
+    wait_until("the HelmRelease gone", || {
+        Ok(env.rt.block_on(api.get_opt("app"))?.is_none())
+    })?;
+    ensure!(
+        config_map(env, &ns, "app-settings")?.is_none(),
+        "settings left after uninstall"
+    );
+    let list = helm_json(
+        env,
+        &home,
+        &["list", "-n", &ns, "--uninstalled", "-o", "json"],
+    )?;
+    ensure!(list == json!([]), "helm list after uninstall: {list}");
+    cp.kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+/// An upgrade whose Deployment never becomes Available: the health check
+/// times out, berth rolls back to the last deployed revision, reports
+/// `Remediated`, and — retries exhausted — stalls instead of looping.
+fn failed_upgrade_rolls_back(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-rollback")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-rollback")?;
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source(env, &ns, &repo, "^1")?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {
+                "chartRef": {"kind": "OCIRepository", "name": "app"},
+                "interval": "2s", "timeout": "60s",
+                "upgrade": {"timeout": "6s", "remediation": {"retries": 1}},
+            }
+        }),
+    )?;
+    wait_ready(env, &ns, "app", "1.0.0")?;
+    // 1.1.0's pods can never be scheduled.
+    let stuck = VALUES.replace("stuck: false", "stuck: true");
+    push(env, &home, &app_chart(env, &home, "1.1.0", &stuck)?, &repo)?;
+    let hr = wait_hr(env, &ns, "app", "stalled after the retries", |hr| {
+        condition(hr, "Stalled").is_some_and(|c| c.status == "True")
+    })?;
+    let st = hr.status.clone().context("no status")?;
+    let ready = condition(&hr, "Ready").context("no Ready")?;
+    ensure!(ready.status == "False", "Ready: {ready:?}");
+    let stalled = condition(&hr, "Stalled").context("no Stalled")?;
+    ensure!(stalled.reason == "RetriesExhausted", "Stalled: {stalled:?}");
+    ensure!(
+        stalled.message.contains("Deployment") && stalled.message.contains("app-web"),
+        "the message names the object not ready: {}",
+        stalled.message
+    );
+    let remediated = condition(&hr, "Remediated").context("no Remediated")?;
+    ensure!(
+        remediated.status == "True" && remediated.reason == "RollbackSucceeded",
+        "Remediated: {remediated:?}"
+    );
+    ensure!(
+        st.upgrade_failures == 2,
+        "upgrade failures {}",
+        st.upgrade_failures
+    );
+    // Helm sees: 1 superseded, 2 failed, 3 rollback (superseded), 4 failed, 5 rollback deployed.
+    let h = history(env, &home, &ns, "app")?;
+    let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+    ensure!(
+        statuses == ["superseded", "failed", "superseded", "failed", "deployed"],
+        "helm history: {h:?}"
+    );
+    // Each rollback goes to the last deployed revision (1, then the
+    // rollback revision 3, both chart 1.0.0).
+    ensure!(
+        h[2].2 == "app-1.0.0"
+            && h[2].3 == "Rollback to 1"
+            && h[4].2 == "app-1.0.0"
+            && h[4].3 == "Rollback to 3",
+        "the rollbacks: {h:?}"
+    );
+    let dep = kubectl_json(
+        env,
+        &["get", "deployment", "app-web", "-n", &ns, "-o", "json"],
+    )?;
+    ensure!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"] == "berth-e2e/web:1.0.0",
+        "the Deployment is back at 1.0.0: {}",
+        dep["spec"]["template"]["spec"]
+    );
+    // Stalled means stalled: no new revision while nothing changes.
+    std::thread::sleep(Duration::from_secs(5));
+    ensure!(
+        history(env, &home, &ns, "app")?.len() == 5,
+        "berth kept retrying"
+    );
+    // A fixed chart moves it on.
+    push(env, &home, &app_chart(env, &home, "1.2.0", VALUES)?, &repo)?;
+    wait_ready(env, &ns, "app", "1.2.0")?;
+    env.cluster()?
+        .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+/// A release first installed by the real `helm install` is adopted by a
+/// HelmRelease of the same name: the next revision is berth's.
+fn adopts_helm_install(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-adopt")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-adopt")?;
+    let chart = app_chart(env, &home, "1.0.0", VALUES)?;
+    let path = chart.path.to_string_lossy().into_owned();
+    helm(
+        env,
+        &home,
+        &[
+            "install",
+            "app",
+            &path,
+            "-n",
+            &ns,
+            "--wait",
+            "--timeout",
+            "60s",
+        ],
+    )?;
+    push(env, &home, &chart, &repo)?;
+    source(env, &ns, &repo, "^1")?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "app"},
+                     "interval": "5s", "values": {"greeting": "adopted"}},
+        }),
+    )?;
+    wait_ready(env, &ns, "app", "1.0.0")?;
+    let h = history(env, &home, &ns, "app")?;
+    ensure!(
+        h.len() == 2 && h[0].1 == "superseded" && h[1].1 == "deployed",
+        "helm history after adoption: {h:?}"
+    );
+    let cm = config_map(env, &ns, "app-settings")?.context("settings missing")?;
+    ensure!(
+        cm.data
+            .unwrap_or_default()
+            .get("greeting")
+            .map(String::as_str)
+            == Some("adopted"),
+        "values not applied on adoption"
+    );
+    env.cluster()?
+        .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+/// berth stopped in the middle of an upgrade leaves its revision
+/// `pending-upgrade` (the record is written before anything is applied).
+/// The state is made exactly so — a pending record of the next revision
+/// written with berth's own store — and the controller, on its next pass,
+/// settles it as failed and finishes the upgrade: no "another operation
+/// is in progress".
+fn interrupted_upgrade_recovers(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-interrupted")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-int")?;
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source(env, &ns, &repo, "^1")?;
+    let hr = |suspend: bool, greeting: &str| {
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "app"},
+                     "interval": "1h", "suspend": suspend, "values": {"greeting": greeting}},
+        })
+    };
+    apply(env, &ns, hr(false, "one"))?;
+    wait_ready(env, &ns, "app", "1.0.0")?;
+    // Suspend, then leave a pending-upgrade revision 2 as an interrupted
+    // berth would.
+    apply(env, &ns, hr(true, "one"))?;
+    // A pass already under way when the suspension landed (one that found
+    // the release in sync) finishes well within this.
+    std::thread::sleep(Duration::from_secs(3));
+    let store = berth::release::Store::new(client(env)?, &ns);
+    let records = env.rt.block_on(store.history("app"))?;
+    let mut pending = records.last().context("no release")?.clone();
+    pending.version += 1;
+    pending.info.status = berth::release::Status::PendingUpgrade;
+    pending.info.description = "Preparing upgrade".into();
+    env.rt.block_on(store.create(&pending))?;
+    let status = helm_json(env, &home, &["status", "app", "-n", &ns, "-o", "json"])?;
+    ensure!(
+        status["info"]["status"] == "pending-upgrade",
+        "helm status: {}",
+        status["info"]
+    );
+    // The real helm refuses to upgrade now — the pain berth removes.
+    let mut cmd = home.command(&env.tools, "helm");
+    cmd.arg("--kubeconfig")
+        .arg(&env.cluster()?.kubeconfig)
+        .args([
+            "upgrade",
+            "app",
+            &home
+                .tmp
+                .join("pkg-app-1.0.0/app-1.0.0.tgz")
+                .to_string_lossy(),
+            "-n",
+            &ns,
+        ]);
+    let out = run_output(cmd)?;
+    ensure!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("another operation"),
+        "helm upgrade on a pending release: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Resume with new values: berth settles revision 2 and upgrades.
+    apply(env, &ns, hr(false, "two"))?;
+    wait_hr(env, &ns, "app", "Ready after recovery", |hr| {
+        condition(hr, "Ready").is_some_and(|c| c.status == "True")
+            && hr.status.as_ref().and_then(|s| s.observed_generation) == hr.metadata.generation
+    })?;
+    let h = history(env, &home, &ns, "app")?;
+    let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+    ensure!(
+        statuses == ["superseded", "failed", "deployed"],
+        "helm history: {h:?}"
+    );
+    ensure!(
+        h[1].3.contains("interrupted"),
+        "the settled revision says why: {h:?}"
+    );
+    let cm = config_map(env, &ns, "app-settings")?.context("settings missing")?;
+    ensure!(
+        cm.data
+            .unwrap_or_default()
+            .get("greeting")
+            .map(String::as_str)
+            == Some("two"),
+        "upgrade not finished"
+    );
+    env.cluster()?
+        .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+/// A tenant HelmRelease applied as its ServiceAccount: a chart with a
+/// ClusterRoleBinding is refused (the account may not create one), with a
+/// condition naming the object and the API server's reason.
+fn tenant_service_account(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-tenant")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-tenant")?;
+    let crb = r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {{ .Release.Namespace }}-escalate
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: default, namespace: {{ .Release.Namespace }}}]
+"#;
+    let chart = package_files(
+        env,
+        &home,
+        "escalate",
+        "1.0.0",
+        &[
+            ("values.yaml", ""),
+            ("templates/settings.yaml", SETTINGS),
+            ("templates/crb.yaml", crb),
+        ],
+    )?;
+    let reg = &env.registries()?.referrers;
+    helm_push(env, &home, &chart, &reg.host, &repo, &["--plain-http"])?;
+    // The tenant's account: everything in its namespace, nothing else.
+    let cp = env.cluster()?;
+    cp.kubectl_output(&["create", "serviceaccount", "tenant", "-n", &ns])?;
+    cp.kubectl_output(&[
+        "create",
+        "rolebinding",
+        "tenant-admin",
+        "-n",
+        &ns,
+        "--clusterrole",
+        "admin",
+        &format!("--serviceaccount={ns}:tenant"),
+    ])?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "OCIRepository",
+            "metadata": {"name": "escalate"},
+            "spec": {"url": reg.oci_url(&format!("{repo}/escalate")), "insecure": true,
+                     "interval": "5s", "ref": {"tag": "1.0.0"}},
+        }),
+    )?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "escalate"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "escalate"},
+                     "serviceAccountName": "tenant", "interval": "5s",
+                     "values": {"greeting": "hi", "replicas": 1}},
+        }),
+    )?;
+    let hr = wait_hr(env, &ns, "escalate", "refused", |hr| {
+        condition(hr, "Released").is_some_and(|c| c.status == "False")
+    })?;
+    let released = condition(&hr, "Released").context("no Released")?;
+    ensure!(released.reason == "InstallFailed", "Released: {released:?}");
+    ensure!(
+        released.message.contains("ClusterRoleBinding") && released.message.contains("forbidden"),
+        "the message names the object and the refusal: {}",
+        released.message
+    );
+    let exists = cp.kubectl_output(&[
+        "get",
+        "clusterrolebinding",
+        &format!("{ns}-escalate"),
+        "--ignore-not-found",
+    ])?;
+    ensure!(
+        exists.trim().is_empty(),
+        "the ClusterRoleBinding was created: {exists}"
+    );
+    cp.kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
