@@ -43,6 +43,10 @@ pub fn tests() -> Vec<crate::Test> {
             name: "helmrelease_tenant_service_account",
             run: tenant_service_account,
         },
+        crate::Test {
+            name: "helmrelease_hooks_in_order",
+            run: hooks_in_order,
+        },
     ]
 }
 
@@ -869,5 +873,178 @@ subjects: [{kind: ServiceAccount, name: default, namespace: {{ .Release.Namespac
         "the ClusterRoleBinding was created: {exists}"
     );
     cp.kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+/// A hook Job: `event`, `weight`; kwok completes its pod and the job
+/// controller marks it Complete.
+fn hook_job(name: &str, event: &str, weight: i32, policy: &str) -> String {
+    format!(
+        r#"apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+  annotations:
+    helm.sh/hook: {event}
+    helm.sh/hook-weight: "{weight}"
+    helm.sh/hook-delete-policy: {policy}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{{name: hook, image: "berth-e2e/hook:1"}}]
+"#
+    )
+}
+
+/// Hooks through the controller: pre-install Jobs run in weight order
+/// before the release's objects exist, post-install after; upgrade hooks
+/// on upgrade; pre-delete on uninstall with `keepHistory` — all as the
+/// real helm reads them back from the release record.
+fn hooks_in_order(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-hooks")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-hooks")?;
+    let late = hook_job("late", "pre-install", 5, "before-hook-creation");
+    let early = hook_job(
+        "early",
+        "pre-install,pre-upgrade",
+        -1,
+        "before-hook-creation",
+    );
+    let post = hook_job("post", "post-install,post-upgrade", 0, "hook-succeeded");
+    let cleanup = hook_job("cleanup", "pre-delete", 0, "before-hook-creation");
+    let files: Vec<(&str, &str)> = vec![
+        ("values.yaml", VALUES),
+        ("templates/settings.yaml", SETTINGS),
+        ("templates/late.yaml", &late),
+        ("templates/early.yaml", &early),
+        ("templates/post.yaml", &post),
+        ("templates/cleanup.yaml", &cleanup),
+    ];
+    let chart = package_files(env, &home, "hooked", "1.0.0", &files)?;
+    let reg = &env.registries()?.referrers;
+    helm_push(env, &home, &chart, &reg.host, &repo, &["--plain-http"])?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "OCIRepository",
+            "metadata": {"name": "hooked"},
+            "spec": {"url": reg.oci_url(&format!("{repo}/hooked")), "insecure": true,
+                     "interval": "1s", "ref": {"semver": "^1"}},
+        }),
+    )?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "hooked"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "hooked"},
+                     "interval": "1h", "timeout": "60s",
+                     "uninstall": {"keepHistory": true}},
+        }),
+    )?;
+    wait_ready(env, &ns, "hooked", "1.0.0")?;
+    let status = helm_json(env, &home, &["status", "hooked", "-n", &ns, "-o", "json"])?;
+    let hooks = status["hooks"]
+        .as_array()
+        .context("no hooks in helm status")?;
+    let run = |name: &str| -> Result<(String, String, String)> {
+        let h = hooks
+            .iter()
+            .find(|h| h["name"] == name)
+            .with_context(|| format!("hook {name} not recorded: {hooks:?}"))?;
+        Ok((
+            h["last_run"]["phase"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            h["last_run"]["started_at"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            h["last_run"]["completed_at"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ))
+    };
+    let (early_phase, early_start, early_done) = run("early")?;
+    let (late_phase, late_start, late_done) = run("late")?;
+    let (post_phase, post_start, _) = run("post")?;
+    ensure!(
+        [&early_phase, &late_phase, &post_phase] == ["Succeeded"; 3],
+        "hook phases: {hooks:?}"
+    );
+    let t = |s: &str| -> Result<k8s_openapi::jiff::Timestamp> {
+        s.parse().with_context(|| format!("bad time {s:?}"))
+    };
+    ensure!(
+        t(&early_done)? <= t(&late_start)? && t(&late_done)? <= t(&post_start)?,
+        "hooks out of order: early {early_start}..{early_done}, late {late_start}..{late_done}, post from {post_start}"
+    );
+    // The pre-install Jobs completed before the release's objects were
+    // applied; the post hook (hook-succeeded) is gone.
+    let settings = config_map(env, &ns, "hooked-settings")?.context("settings missing")?;
+    let created = settings
+        .metadata
+        .creation_timestamp
+        .context("no creation time")?
+        .0;
+    ensure!(
+        t(&late_done)? <= created + k8s_openapi::jiff::SignedDuration::from_secs(1),
+        "settings created at {created} before the last pre-install hook completed at {late_done}"
+    );
+    let jobs = kubectl_json(env, &["get", "jobs", "-n", &ns, "-o", "json"])?;
+    let names: Vec<&str> = jobs["items"]
+        .as_array()
+        .context("jobs")?
+        .iter()
+        .filter_map(|j| j["metadata"]["name"].as_str())
+        .collect();
+    ensure!(
+        names == ["early", "late"],
+        "jobs left after install: {names:?}"
+    );
+
+    // Delete: the pre-delete hook runs, the objects go, the history stays
+    // (`keepHistory`), marked uninstalled.
+    let api: Api<HelmRelease> = Api::namespaced(client(env)?, &ns);
+    env.rt
+        .block_on(api.delete("hooked", &DeleteParams::default()))?;
+    wait_until("the HelmRelease gone", || {
+        Ok(env.rt.block_on(api.get_opt("hooked"))?.is_none())
+    })?;
+    let jobs = kubectl_json(env, &["get", "jobs", "-n", &ns, "-o", "json"])?;
+    ensure!(
+        jobs["items"]
+            .as_array()
+            .is_some_and(|j| j.iter().any(|j| j["metadata"]["name"] == "cleanup")),
+        "the pre-delete hook did not run: {jobs}"
+    );
+    ensure!(
+        config_map(env, &ns, "hooked-settings")?.is_none(),
+        "settings left after uninstall"
+    );
+    let h = history(env, &home, &ns, "hooked")?;
+    let store = berth::release::Store::new(client(env)?, &ns);
+    let ours = env.rt.block_on(store.history("hooked"))?;
+    ensure!(
+        ours.len() == 1 && ours[0].info.status == berth::release::Status::Uninstalled,
+        "berth reads the history as {:?}",
+        ours.iter()
+            .map(|r| (r.version, r.info.status.as_str()))
+            .collect::<Vec<_>>()
+    );
+    ensure!(
+        h.len() == 1 && h[0].1 == "uninstalled" && h[0].3 == "Uninstallation complete",
+        "helm history after uninstall with keepHistory: {h:?}"
+    );
+    env.cluster()?
+        .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
     Ok(())
 }

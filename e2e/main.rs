@@ -47,6 +47,14 @@ fn all_tests() -> Vec<Test> {
 }
 
 fn main() {
+    // BERTH_E2E_LOG=<filter> (e.g. `berth=debug`) shows the in-process
+    // controllers' logs on stderr.
+    if let Ok(filter) = std::env::var("BERTH_E2E_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let list_only = args.iter().any(|a| a == "--list");
     // libtest-style flags we accept and ignore.

@@ -1221,7 +1221,17 @@ fn status_changed(old: &HelmReleaseStatus, new: &HelmReleaseStatus) -> bool {
 
 /// Deleting a HelmRelease uninstalls its release (unless suspended, as in
 /// Flux: a suspended release is left as it is).
-async fn finalize(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
+async fn finalize(cached: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
+    // The watch cache may still hold a HelmRelease already finalized and
+    // gone: read it.
+    let api: Api<HelmRelease> =
+        Api::namespaced(ctx.client.clone(), &cached.namespace().unwrap_or_default());
+    let fresh = match api.get_opt(&cached.name_any()).await {
+        Ok(Some(h)) if h.finalizers().iter().any(|f| f == FINALIZER) => h,
+        Ok(_) => return Ok(Action::await_change()),
+        Err(e) => return Err(Error::Status(e)),
+    };
+    let hr = &fresh;
     if hr.spec.suspend {
         tracing::info!("suspended HelmRelease deleted: its release is left in place");
         return Ok(Action::await_change());
@@ -1236,7 +1246,13 @@ async fn finalize(hr: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
         .history(&release)
         .await
         .map_err(|e| Error::Uninstall(e.to_string()))?;
-    if history.is_empty() {
+    // Nothing to do when there is no release, or it is already
+    // uninstalled (kept with `keepHistory`): a pass on a stale copy of a
+    // HelmRelease whose finalizer was just removed must not run it again.
+    let uninstalled = history
+        .last()
+        .is_none_or(|r| r.info.status == crate::release::Status::Uninstalled);
+    if uninstalled {
         return Ok(Action::await_change());
     }
     let runner = Runner {
