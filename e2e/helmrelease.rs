@@ -47,6 +47,14 @@ pub fn tests() -> Vec<crate::Test> {
             name: "helmrelease_hooks_in_order",
             run: hooks_in_order,
         },
+        crate::Test {
+            name: "helmrelease_depends_on_and_namespaces",
+            run: depends_on_and_namespaces,
+        },
+        crate::Test {
+            name: "helmrelease_render_and_schema_errors",
+            run: render_and_schema_errors,
+        },
     ]
 }
 
@@ -1044,6 +1052,235 @@ fn hooks_in_order(env: &Env) -> Result<()> {
         h.len() == 1 && h[0].1 == "uninstalled" && h[0].3 == "Uninstallation complete",
         "helm history after uninstall with keepHistory: {h:?}"
     );
+    env.cluster()?
+        .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+const PVC: &str = r#"apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ .Release.Name }}-data
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  volumeName: {{ .Values.volume }}
+  resources: {requests: {storage: 1Mi}}
+"#;
+
+/// `dependsOn` holds a release until its dependency is Ready; the
+/// dependency installs into a `targetNamespace` it creates, keeps its
+/// records in a `storageNamespace`, and is Ready only once its
+/// PersistentVolumeClaim is Bound.
+fn depends_on_and_namespaces(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-deps")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-deps")?;
+    let target = format!("{ns}-target");
+    let pv = format!("{ns}-pv");
+    let chart = package_files(
+        env,
+        &home,
+        "store",
+        "1.0.0",
+        &[
+            ("values.yaml", "volume: none\n"),
+            ("templates/pvc.yaml", PVC),
+        ],
+    )?;
+    let reg = &env.registries()?.referrers;
+    helm_push(env, &home, &chart, &reg.host, &repo, &["--plain-http"])?;
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source(env, &ns, &repo, "^1")?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "OCIRepository",
+            "metadata": {"name": "store"},
+            "spec": {"url": reg.oci_url(&format!("{repo}/store")), "insecure": true,
+                     "interval": "1s", "ref": {"tag": "1.0.0"}},
+        }),
+    )?;
+    // The app waits for the store.
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "app"},
+                     "interval": "1h", "dependsOn": [{"name": "store"}]},
+        }),
+    )?;
+    let hr = wait_hr(env, &ns, "app", "waiting for its dependency", |hr| {
+        condition(hr, "Ready").is_some_and(|c| c.reason == "DependencyNotReady")
+    })?;
+    let ready = condition(&hr, "Ready").context("no Ready")?;
+    ensure!(
+        ready.status == "False" && ready.message.contains(&format!("{ns}/store")),
+        "Ready: {ready:?}"
+    );
+    // The store's claim names a volume that does not exist yet: not
+    // Ready until it does and the claim is Bound.
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "store"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "store"},
+                     "interval": "1h", "timeout": "90s",
+                     "targetNamespace": target, "storageNamespace": ns,
+                     "install": {"createNamespace": true},
+                     "values": {"volume": pv}},
+        }),
+    )?;
+    wait_until("the claim created in the target namespace", || {
+        let out = env.cluster()?.kubectl_output(&[
+            "get",
+            "pvc",
+            "-n",
+            &target,
+            "--ignore-not-found",
+            "-o",
+            "name",
+        ])?;
+        Ok(!out.trim().is_empty())
+    })?;
+    std::thread::sleep(Duration::from_secs(2));
+    let hr = get_hr(env, &ns, "store")?;
+    ensure!(
+        !condition(&hr, "Ready").is_some_and(|c| c.status == "True"),
+        "Ready before its claim is Bound: {:?}",
+        hr.status
+    );
+    let pv_obj = json!({
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": pv},
+        "spec": {"capacity": {"storage": "1Mi"}, "accessModes": ["ReadWriteOnce"],
+                 "storageClassName": "", "hostPath": {"path": "/tmp/berth-e2e"},
+                 "persistentVolumeReclaimPolicy": "Retain"},
+    });
+    let pvs: Api<k8s_openapi::api::core::v1::PersistentVolume> = Api::all(client(env)?);
+    env.rt
+        .block_on(pvs.create(&PostParams::default(), &serde_json::from_value(pv_obj)?))?;
+    wait_ready(env, &ns, "store", "1.0.0")?;
+    let claim = kubectl_json(
+        env,
+        &[
+            "get",
+            "pvc",
+            &format!("{target}-store-data"),
+            "-n",
+            &target,
+            "-o",
+            "json",
+        ],
+    )?;
+    ensure!(
+        claim["status"]["phase"] == "Bound",
+        "claim: {}",
+        claim["status"]
+    );
+    // The release records are in the storage namespace, the release in
+    // the target namespace, named `<target>-store` as Flux names it.
+    let list = helm_json(env, &home, &["list", "-n", &ns, "-o", "json"])?;
+    ensure!(
+        list.as_array()
+            .is_some_and(|l| l.iter().any(|r| r["name"] == format!("{target}-store"))),
+        "helm list -n {ns}: {list}"
+    );
+    // The dependency Ready, the app goes ahead.
+    wait_ready(env, &ns, "app", "1.0.0")?;
+    let cp = env.cluster()?;
+    for n in [&ns, &target] {
+        cp.kubectl_output(&["delete", "namespace", n, "--wait=false"])?;
+    }
+    cp.kubectl_output(&["delete", "pv", &pv, "--wait=false"])?;
+    Ok(())
+}
+
+/// A template error and a values schema violation change nothing in the
+/// cluster: Stalled with a reason that names the template and line, or
+/// the schema's complaint; no release record; fixed values move on.
+fn render_and_schema_errors(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-errors")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-errors")?;
+    let broken = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: {{ required \"port is required\" .Values.port | quote }}\n";
+    let schema = r#"{"$schema": "https://json-schema.org/draft-07/schema#", "type": "object",
+  "properties": {"port": {"type": "integer", "maximum": 65535}}}"#;
+    let chart = package_files(
+        env,
+        &home,
+        "strict",
+        "1.0.0",
+        &[
+            ("values.yaml", ""),
+            ("values.schema.json", schema),
+            ("templates/config.yaml", broken),
+        ],
+    )?;
+    let reg = &env.registries()?.referrers;
+    helm_push(env, &home, &chart, &reg.host, &repo, &["--plain-http"])?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "OCIRepository",
+            "metadata": {"name": "strict"},
+            "spec": {"url": reg.oci_url(&format!("{repo}/strict")), "insecure": true,
+                     "interval": "1s", "ref": {"tag": "1.0.0"}},
+        }),
+    )?;
+    let hr = |values: Value| {
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "strict"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "strict"},
+                     "interval": "1h", "values": values},
+        })
+    };
+    let stalled_with = |reason: &'static str| {
+        move |hr: &HelmRelease| {
+            condition(hr, "Stalled").is_some_and(|c| c.status == "True" && c.reason == reason)
+                && hr.status.as_ref().and_then(|s| s.observed_generation) == hr.metadata.generation
+        }
+    };
+    apply(env, &ns, hr(json!({})))?;
+    let got = wait_hr(
+        env,
+        &ns,
+        "strict",
+        "stalled on the render error",
+        stalled_with("RenderFailed"),
+    )?;
+    let msg = &condition(&got, "Stalled").context("no Stalled")?.message;
+    ensure!(
+        msg.contains("strict/templates/config.yaml:6") && msg.contains("port is required"),
+        "render error message: {msg}"
+    );
+    apply(env, &ns, hr(json!({"port": 700000})))?;
+    let got = wait_hr(
+        env,
+        &ns,
+        "strict",
+        "stalled on the schema",
+        stalled_with("ValuesSchemaViolation"),
+    )?;
+    let msg = &condition(&got, "Stalled").context("no Stalled")?.message;
+    // Helm's words (its JSON-schema library prints numbers grouped).
+    ensure!(
+        msg.contains("strict:") && msg.contains("at '/port': maximum: got 700,000, want 65,535"),
+        "schema message: {msg}"
+    );
+    let list = helm_json(env, &home, &["list", "-n", &ns, "-o", "json"])?;
+    ensure!(list == json!([]), "a release record was written: {list}");
+    apply(env, &ns, hr(json!({"port": 8080})))?;
+    wait_ready(env, &ns, "strict", "1.0.0")?;
     env.cluster()?
         .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
     Ok(())
