@@ -55,6 +55,10 @@ pub fn tests() -> Vec<crate::Test> {
             name: "helmrelease_render_and_schema_errors",
             run: render_and_schema_errors,
         },
+        crate::Test {
+            name: "helmrelease_killed_mid_upgrade",
+            run: killed_mid_upgrade,
+        },
     ]
 }
 
@@ -141,9 +145,14 @@ fn create_namespace(env: &Env, prefix: &str) -> Result<String> {
 /// Apply an object of this file's shard (server-side apply, as a user
 /// would `kubectl apply --server-side`).
 fn apply(env: &Env, ns: &str, obj: Value) -> Result<()> {
+    apply_in(env, ns, SHARD, obj)
+}
+
+/// `apply` for the objects of another controller (`shard`).
+fn apply_in(env: &Env, ns: &str, shard: &str, obj: Value) -> Result<()> {
     let mut obj = obj;
     obj["metadata"]["namespace"] = json!(ns);
-    obj["metadata"]["labels"][SHARD_LABEL] = json!(SHARD);
+    obj["metadata"]["labels"][SHARD_LABEL] = json!(shard);
     let kind = obj["kind"].as_str().context("kind")?.to_string();
     let name = obj["metadata"]["name"]
         .as_str()
@@ -349,10 +358,15 @@ fn push(env: &Env, home: &ClientHome, chart: &PackagedChart, repo: &str) -> Resu
 }
 
 fn source(env: &Env, ns: &str, repo: &str, semver: &str) -> Result<()> {
+    source_in(env, ns, SHARD, repo, semver)
+}
+
+fn source_in(env: &Env, ns: &str, shard: &str, repo: &str, semver: &str) -> Result<()> {
     let reg = &env.registries()?.referrers;
-    apply(
+    apply_in(
         env,
         ns,
+        shard,
         json!({
             "apiVersion": "berth.dev/v1alpha1", "kind": "OCIRepository",
             "metadata": {"name": "app"},
@@ -1284,4 +1298,131 @@ fn render_and_schema_errors(env: &Env) -> Result<()> {
     env.cluster()?
         .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
     Ok(())
+}
+
+/// The built `berth controller` for the objects labelled `shard`, its
+/// log in `log`.
+fn spawn_berth(env: &Env, shard: &str, log: &std::path::Path) -> Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let port = crate::env::process::free_port()?;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.arg("controller")
+        .arg("--kubeconfig")
+        .arg(&env.cluster()?.kubeconfig)
+        .arg("--metrics-addr")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--watch-label-selector")
+        .arg(format!("{SHARD_LABEL}={shard}"))
+        .args(["--log-format", "json"])
+        .env("RUST_LOG", "info,berth=debug")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    cmd.spawn().context("failed to start berth controller")
+}
+
+/// The real crash: the `berth controller` process is SIGKILLed while an
+/// upgrade waits for a Deployment that never becomes Available, leaving
+/// revision 2 `pending-upgrade` (the state in which the real helm refuses
+/// to go on). A new process settles it, retries, rolls back per the spec,
+/// and the release ends consistent: nothing pending, the Deployment back
+/// at the last good chart, helm agreeing.
+fn killed_mid_upgrade(env: &Env) -> Result<()> {
+    install_crds(env)?;
+    let shard = "helmrelease-binary";
+    let home = ClientHome::new(env, "hr-killed")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-killed")?;
+    let log = env.dir.path().join("berth-killed.log");
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source_in(env, &ns, shard, &repo, "^1")?;
+    let hr = |timeout: &str| {
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "app"},
+                     "interval": "1h", "timeout": "60s",
+                     "upgrade": {"timeout": timeout,
+                                 "remediation": {"retries": 0, "remediateLastFailure": true}}},
+        })
+    };
+    apply_in(env, &ns, shard, hr("120s"))?;
+    let mut child = spawn_berth(env, shard, &log)?;
+    let result = (|| -> Result<()> {
+        wait_ready(env, &ns, "app", "1.0.0")?;
+        let stuck = VALUES.replace("stuck: false", "stuck: true");
+        push(env, &home, &app_chart(env, &home, "1.1.0", &stuck)?, &repo)?;
+        wait_until("the upgrade under way", || {
+            let st = helm_json(env, &home, &["status", "app", "-n", &ns, "-o", "json"])?;
+            Ok(st["info"]["status"] == "pending-upgrade")
+        })?;
+        // SIGKILL: no chance to clean up.
+        child.kill()?;
+        child.wait()?;
+        std::thread::sleep(Duration::from_secs(1));
+        let st = helm_json(env, &home, &["status", "app", "-n", &ns, "-o", "json"])?;
+        ensure!(
+            st["info"]["status"] == "pending-upgrade",
+            "after the kill: {}",
+            st["info"]
+        );
+        // A shorter upgrade timeout for the rest of the test, then a new
+        // process.
+        apply_in(env, &ns, shard, hr("5s"))?;
+        child = spawn_berth(env, shard, &log)?;
+        let got = wait_hr(env, &ns, "app", "remediated after the restart", |hr| {
+            condition(hr, "Remediated").is_some_and(|c| c.status == "True")
+                && condition(hr, "Stalled").is_some_and(|c| c.status == "True")
+        })?;
+        let remediated = condition(&got, "Remediated").context("no Remediated")?;
+        ensure!(
+            remediated.reason == "RollbackSucceeded",
+            "Remediated: {remediated:?}"
+        );
+        let h = history(env, &home, &ns, "app")?;
+        let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+        ensure!(
+            statuses == ["superseded", "failed", "failed", "deployed"],
+            "helm history: {h:?}"
+        );
+        ensure!(h[1].3.contains("interrupted"), "revision 2 says why: {h:?}");
+        ensure!(
+            h[3].2 == "app-1.0.0" && h[3].3 == "Rollback to 1",
+            "the rollback: {h:?}"
+        );
+        let dep = kubectl_json(
+            env,
+            &["get", "deployment", "app-web", "-n", &ns, "-o", "json"],
+        )?;
+        ensure!(
+            dep["spec"]["template"]["spec"]["containers"][0]["image"] == "berth-e2e/web:1.0.0",
+            "the Deployment is back at 1.0.0"
+        );
+        Ok(())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    if result.is_err() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(40).collect();
+        eprintln!(
+            "berth log tail:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    } else {
+        env.cluster()?
+            .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    }
+    result
 }
