@@ -59,6 +59,10 @@ pub fn tests() -> Vec<crate::Test> {
             name: "helmrelease_killed_mid_upgrade",
             run: killed_mid_upgrade,
         },
+        crate::Test {
+            name: "helmrelease_drift_warn_on_request",
+            run: drift_warn_on_request,
+        },
     ]
 }
 
@@ -1425,4 +1429,65 @@ fn killed_mid_upgrade(env: &Env) -> Result<()> {
             .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
     }
     result
+}
+
+/// `driftDetection.mode: warn` reports a hand-deleted object (Ready
+/// message and a Warning Event) without restoring it; the check runs on a
+/// `reconcile.fluxcd.io/requestedAt` request, which the status records as
+/// handled.
+fn drift_warn_on_request(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-warn")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-warn")?;
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source(env, &ns, &repo, "^1")?;
+    let hr = |requested: Option<&str>| {
+        let mut obj = json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "app"},
+                     "interval": "1h", "driftDetection": {"mode": "warn"}},
+        });
+        if let Some(r) = requested {
+            obj["metadata"]["annotations"] = json!({"reconcile.fluxcd.io/requestedAt": r});
+        }
+        obj
+    };
+    apply(env, &ns, hr(None))?;
+    wait_ready(env, &ns, "app", "1.0.0")?;
+    let cp = env.cluster()?;
+    cp.kubectl_output(&["delete", "configmap", "app-settings", "-n", &ns])?;
+    let requested = "2026-11-24T10:00:00Z";
+    apply(env, &ns, hr(Some(requested)))?;
+    let got = wait_hr(env, &ns, "app", "reporting the drift", |hr| {
+        hr.status
+            .as_ref()
+            .and_then(|s| s.last_handled_reconcile_at.as_deref())
+            == Some(requested)
+    })?;
+    let ready = condition(&got, "Ready").context("no Ready")?;
+    ensure!(
+        ready.message.contains("drift detected")
+            && ready
+                .message
+                .contains(&format!("ConfigMap {ns}/app-settings (deleted)")),
+        "Ready: {ready:?}"
+    );
+    ensure!(
+        config_map(env, &ns, "app-settings")?.is_none(),
+        "warn mode restored the object"
+    );
+    let events = kubectl_json(
+        env,
+        &["get", "events.events.k8s.io", "-n", &ns, "-o", "json"],
+    )?;
+    let drift_event = events["items"].as_array().is_some_and(|items| {
+        items
+            .iter()
+            .any(|e| e["reason"] == "DriftDetected" && e["type"] == "Warning")
+    });
+    ensure!(drift_event, "no DriftDetected event: {events}");
+    cp.kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
 }
