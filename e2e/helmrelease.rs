@@ -1170,7 +1170,7 @@ fn depends_on_and_namespaces(env: &Env) -> Result<()> {
     std::thread::sleep(Duration::from_secs(2));
     let hr = get_hr(env, &ns, "store")?;
     ensure!(
-        !condition(&hr, "Ready").is_some_and(|c| c.status == "True"),
+        condition(&hr, "Ready").is_none_or(|c| c.status != "True"),
         "Ready before its claim is Bound: {:?}",
         hr.status
     );
