@@ -1,14 +1,14 @@
 # berth developer interface. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: build test unit integration e2e tools crds fmt lint conformance conformance-template conformance-render bench bench-template bench-render
+.PHONY: build test unit integration e2e tools crds crds-check fmt lint conformance conformance-template conformance-render bench bench-template bench-render
 
 build:
 	$(CARGO) build --workspace --all-targets
 
 ## everything CI runs: unit tests, both conformance suites against Helm,
 ## the crates' integration tests, e2e
-test: unit conformance integration e2e
+test: unit crds-check conformance integration e2e
 
 unit:
 	$(CARGO) test --workspace --lib --bins
@@ -28,8 +28,19 @@ e2e: tools
 	$(CARGO) test --test e2e
 
 ## regenerate crds/ from the Rust API types (a unit test fails when stale)
+## and copy them into the install chart and the kustomize base
 crds:
 	$(CARGO) run --quiet -- crds --out-dir crds
+	cp crds/*.yaml charts/berth/crds/
+	cp crds/*.yaml config/crd/
+
+## fail when charts/berth/crds or config/crd differ from `berth crds`
+crds-check:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(CARGO) run --quiet -- crds --out-dir "$$tmp" && \
+	diff -r "$$tmp" charts/berth/crds && \
+	diff -r -x kustomization.yaml "$$tmp" config/crd || \
+	{ echo "charts/berth/crds or config/crd differ from berth crds: run make crds"; exit 1; }
 
 fmt:
 	$(CARGO) fmt --all
