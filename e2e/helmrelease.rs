@@ -63,6 +63,10 @@ pub fn tests() -> Vec<crate::Test> {
             name: "helmrelease_drift_warn_on_request",
             run: drift_warn_on_request,
         },
+        crate::Test {
+            name: "helmrelease_cleanup_on_fail",
+            run: cleanup_on_fail,
+        },
     ]
 }
 
@@ -1489,5 +1493,71 @@ fn drift_warn_on_request(env: &Env) -> Result<()> {
     });
     ensure!(drift_event, "no DriftDetected event: {events}");
     cp.kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+/// `upgrade.cleanupOnFail` without remediation: a failed upgrade leaves
+/// the release failed (no rollback), and the object the failed revision
+/// added is deleted while the ones the deployed revision has stay.
+fn cleanup_on_fail(env: &Env) -> Result<()> {
+    controller(env)?;
+    let home = ClientHome::new(env, "hr-cleanup")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let ns = create_namespace(env, "hr-cleanup")?;
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source(env, &ns, &repo, "^1")?;
+    apply(
+        env,
+        &ns,
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "app"},
+                     "interval": "1h", "timeout": "60s",
+                     "upgrade": {"timeout": "5s", "cleanupOnFail": true}},
+        }),
+    )?;
+    wait_ready(env, &ns, "app", "1.0.0")?;
+    let added = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-added\ndata:\n  new: \"yes\"\n";
+    let stuck = VALUES.replace("stuck: false", "stuck: true");
+    let chart = package_files(
+        env,
+        &home,
+        "app",
+        "1.1.0",
+        &[
+            ("values.yaml", &stuck),
+            ("templates/deployment.yaml", DEPLOYMENT),
+            ("templates/settings.yaml", SETTINGS),
+            ("templates/extra.yaml", EXTRA),
+            ("templates/added.yaml", added),
+        ],
+    )?;
+    push(env, &home, &chart, &repo)?;
+    let hr = wait_hr(env, &ns, "app", "failed and stalled", |hr| {
+        condition(hr, "Stalled").is_some_and(|c| c.status == "True")
+    })?;
+    ensure!(
+        condition(&hr, "Released").is_some_and(|c| c.reason == "UpgradeFailed"),
+        "Released: {:?}",
+        condition(&hr, "Released")
+    );
+    ensure!(
+        condition(&hr, "Remediated").is_none(),
+        "remediated without remediation"
+    );
+    ensure!(
+        config_map(env, &ns, "app-added")?.is_none(),
+        "the added ConfigMap was not cleaned up"
+    );
+    ensure!(
+        config_map(env, &ns, "app-settings")?.is_some(),
+        "cleanup deleted a kept object"
+    );
+    let h = history(env, &home, &ns, "app")?;
+    let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+    ensure!(statuses == ["deployed", "failed"], "helm history: {h:?}");
+    env.cluster()?
+        .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
     Ok(())
 }

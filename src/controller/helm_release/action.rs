@@ -477,6 +477,7 @@ impl Runner {
         let (crds, docs) = ssa::documents_of(rendered)
             .map_err(|e| failed(kind, "RenderFailed", e.to_string(), false))?;
         self.create_record(kind, rel).await?;
+        let before = previous.clone();
         let outcome = self
             .perform(
                 kind,
@@ -489,6 +490,9 @@ impl Runner {
                 take_ownership,
             )
             .await;
+        if outcome.is_err() && s.cleanup_on_fail && kind != ActionKind::Install {
+            self.clean_up_created(rel, &before, s).await;
+        }
         self.settle(kind, rel, history, outcome, done).await
     }
 
@@ -620,6 +624,46 @@ impl Runner {
                 };
                 Err(failed(kind, reason, message, true))
             }
+        }
+    }
+
+    /// `cleanupOnFail`: delete the objects the failed revision created —
+    /// those of its manifest that no earlier revision had. Failures are
+    /// logged: the action's own error is what the status reports.
+    async fn clean_up_created(&self, rel: &Release, before: &[ObjectRef], s: &ActionSettings) {
+        let known: BTreeSet<String> = before.iter().map(ObjectRef::id).collect();
+        let created: Vec<ObjectRef> = match refs_of_manifest(
+            &self.discovered,
+            &rel.manifest,
+            &rel.namespace,
+        ) {
+            Ok(refs) => refs
+                .into_iter()
+                .filter(|r| !known.contains(&r.id()))
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cleanupOnFail: the failed revision's objects are not all known");
+                return;
+            }
+        };
+        if created.is_empty() {
+            return;
+        }
+        match delete_objects(
+            &self.client,
+            &self.discovered,
+            &created,
+            &self.release_name,
+            &self.namespace,
+            DeletionPropagation::Background,
+            Some(s.timeout),
+        )
+        .await
+        {
+            Ok(report) => {
+                tracing::info!(deleted = ?report.deleted, "cleanupOnFail: deleted the objects the failed revision created")
+            }
+            Err(e) => tracing::warn!(error = %e, "cleanupOnFail failed"),
         }
     }
 
