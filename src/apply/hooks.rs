@@ -97,32 +97,9 @@ impl fmt::Display for HookName {
             f,
             "{} (hook {}, {})",
             self.object,
-            event_name(self.event),
+            self.event.as_str(),
             self.source
         )
-    }
-}
-
-/// Helm's annotation value of `event`.
-pub fn event_name(event: HookEvent) -> &'static str {
-    match event {
-        HookEvent::PreInstall => "pre-install",
-        HookEvent::PostInstall => "post-install",
-        HookEvent::PreDelete => "pre-delete",
-        HookEvent::PostDelete => "post-delete",
-        HookEvent::PreUpgrade => "pre-upgrade",
-        HookEvent::PostUpgrade => "post-upgrade",
-        HookEvent::PreRollback => "pre-rollback",
-        HookEvent::PostRollback => "post-rollback",
-        HookEvent::Test => "test",
-    }
-}
-
-fn policy_name(policy: HookDeletePolicy) -> &'static str {
-    match policy {
-        HookDeletePolicy::BeforeHookCreation => "before-hook-creation",
-        HookDeletePolicy::HookSucceeded => "hook-succeeded",
-        HookDeletePolicy::HookFailed => "hook-failed",
     }
 }
 
@@ -225,7 +202,7 @@ async fn run_hooks_into(
     tracing::info!(
         release = %opts.release_name,
         namespace = %opts.release_namespace,
-        event = event_name(event),
+        event = event.as_str(),
         count = selected.len(),
         "running hooks"
     );
@@ -482,7 +459,7 @@ async fn delete_and_wait(
     }
     let fail = |reason: String| HookError::Delete {
         hook: Box::new(p.name.clone()),
-        policy: policy_name(policy),
+        policy: policy.as_str(),
         reason,
     };
     let name = &p.name.object.name;
@@ -491,7 +468,7 @@ async fn delete_and_wait(
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
         Err(e) => return Err(fail(kube_message(&e))),
     }
-    tracing::debug!(hook = %p.name, policy = policy_name(policy), "deleted hook object");
+    tracing::debug!(hook = %p.name, policy = policy.as_str(), "deleted hook object");
     let start = Instant::now();
     loop {
         match p.api.get_opt(name).await {

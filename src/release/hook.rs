@@ -87,30 +87,6 @@ pub enum HookPhase {
     Failed,
 }
 
-/// Helm's name of a hook event.
-pub fn hook_event_str(e: HookEvent) -> &'static str {
-    match e {
-        HookEvent::PreInstall => "pre-install",
-        HookEvent::PostInstall => "post-install",
-        HookEvent::PreDelete => "pre-delete",
-        HookEvent::PostDelete => "post-delete",
-        HookEvent::PreUpgrade => "pre-upgrade",
-        HookEvent::PostUpgrade => "post-upgrade",
-        HookEvent::PreRollback => "pre-rollback",
-        HookEvent::PostRollback => "post-rollback",
-        HookEvent::Test => "test",
-    }
-}
-
-/// Helm's name of a hook delete policy.
-pub fn hook_delete_policy_str(p: HookDeletePolicy) -> &'static str {
-    match p {
-        HookDeletePolicy::BeforeHookCreation => "before-hook-creation",
-        HookDeletePolicy::HookSucceeded => "hook-succeeded",
-        HookDeletePolicy::HookFailed => "hook-failed",
-    }
-}
-
 impl HookRecord {
     /// The record of a rendered hook that has not run yet.
     pub fn from_rendered(h: &Hook) -> HookRecord {
@@ -119,17 +95,13 @@ impl HookRecord {
             kind: h.manifest.head.kind.clone(),
             path: h.manifest.source.clone(),
             manifest: h.manifest.content.clone(),
-            events: h
-                .events
-                .iter()
-                .map(|e| hook_event_str(*e).to_string())
-                .collect(),
+            events: h.events.iter().map(|e| e.as_str().to_string()).collect(),
             last_run: HookExecution::default(),
             weight: i64::from(h.weight),
             delete_policies: h
                 .delete_policies
                 .iter()
-                .map(|p| hook_delete_policy_str(*p).to_string())
+                .map(|p| p.as_str().to_string())
                 .collect(),
             output_log_policies: Vec::new(),
         }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 pub use chart::{ChartRecord, DependencyRecord, FileRecord, MaintainerRecord, MetadataRecord};
-pub use hook::{hook_delete_policy_str, hook_event_str, HookExecution, HookPhase, HookRecord};
+pub use hook::{HookExecution, HookPhase, HookRecord};
 pub use store::{Store, StoreError};
 
 /// The most a record may inflate to. Helm releases can be large (a chart's

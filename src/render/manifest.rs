@@ -47,6 +47,22 @@ pub enum HookEvent {
 }
 
 impl HookEvent {
+    /// Helm's name of the event (the `helm.sh/hook` annotation value and
+    /// what release records store).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::PreInstall => "pre-install",
+            HookEvent::PostInstall => "post-install",
+            HookEvent::PreDelete => "pre-delete",
+            HookEvent::PostDelete => "post-delete",
+            HookEvent::PreUpgrade => "pre-upgrade",
+            HookEvent::PostUpgrade => "post-upgrade",
+            HookEvent::PreRollback => "pre-rollback",
+            HookEvent::PostRollback => "post-rollback",
+            HookEvent::Test => "test",
+        }
+    }
+
     /// Helm's `events` table: the annotation value (trimmed, lowercased)
     /// → event; `test-success` is Helm 2's name for `test`.
     pub fn parse(s: &str) -> Option<HookEvent> {
@@ -74,6 +90,15 @@ pub enum HookDeletePolicy {
 }
 
 impl HookDeletePolicy {
+    /// Helm's name of the policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookDeletePolicy::BeforeHookCreation => "before-hook-creation",
+            HookDeletePolicy::HookSucceeded => "hook-succeeded",
+            HookDeletePolicy::HookFailed => "hook-failed",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<HookDeletePolicy> {
         Some(match s {
             "before-hook-creation" => HookDeletePolicy::BeforeHookCreation,

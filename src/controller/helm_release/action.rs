@@ -21,9 +21,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::api::helm_release::{CrdsPolicy, DeletionPropagation};
 use crate::apply::discovery::Discovered;
-use crate::apply::hooks::{
-    event_name, run_hooks, HookOptions, HookPhase as ApplyHookPhase, HookRun,
-};
+use crate::apply::hooks::{run_hooks, HookOptions, HookPhase as ApplyHookPhase, HookRun};
 use crate::apply::inventory::{self, ObjectRef};
 use crate::apply::ssa::{self, Applied, ApplyOptions, Document};
 use crate::apply::uninstall::{delete_objects, refs_of_manifest};
@@ -443,7 +441,7 @@ impl Runner {
             },
             chart: chart_record(desired),
             config: desired.values.clone(),
-            manifest: release_manifest(rendered),
+            manifest: crate::release::manifest_text(&rendered.manifests),
             hooks: rendered
                 .hooks
                 .iter()
@@ -517,7 +515,7 @@ impl Runner {
         if !s.disable_hooks {
             let (runs, result) = self.hooks(&rendered.hooks, pre, s).await;
             record_runs(rel, &runs);
-            result.map_err(|e| format!("{} hook failed: {e}", event_name(pre)))?;
+            result.map_err(|e| format!("{} hook failed: {e}", pre.as_str()))?;
         }
         let mut discovered = self.discovered.clone();
         let opts = self.apply_options(s, take_ownership);
@@ -554,7 +552,7 @@ impl Runner {
         if !s.disable_hooks {
             let (runs, result) = self.hooks(&rendered.hooks, post, s).await;
             record_runs(rel, &runs);
-            result.map_err(|e| format!("{} hook failed: {e}", event_name(post)))?;
+            result.map_err(|e| format!("{} hook failed: {e}", post.as_str()))?;
         }
         Ok(applied)
     }
@@ -761,20 +759,6 @@ pub fn deployed(history: &[Release]) -> Option<&Release> {
         .iter()
         .rev()
         .find(|r| r.info.status == Status::Deployed)
-}
-
-/// The manifest Helm records for a release: every non-hook document as
-/// `---\n# Source: <template>\n<content>\n` (Helm's `renderResources`).
-pub fn release_manifest(rendered: &Rendered) -> String {
-    let mut out = String::new();
-    for m in &rendered.manifests {
-        out.push_str("---\n# Source: ");
-        out.push_str(&m.source);
-        out.push('\n');
-        out.push_str(&m.content);
-        out.push('\n');
-    }
-    out
 }
 
 /// Copy the hook runs' times and phases into the record's hooks.
