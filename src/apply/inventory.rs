@@ -6,31 +6,23 @@
 
 use std::collections::BTreeSet;
 
-use kube::api::{Api, DeleteParams, DynamicObject};
+use kube::api::DynamicObject;
 use kube::Client;
 
 use super::discovery::Discovered;
-use super::ssa::{kube_message, owned_by, Applied};
+use super::ssa::Applied;
+use super::uninstall::{delete_objects, UninstallError};
 use super::{ObjectName, RESOURCE_POLICY_ANNOTATION, RESOURCE_POLICY_KEEP};
-use crate::api::helm_release::{ResourceInventory, ResourceRef};
+use crate::api::helm_release::{DeletionPropagation, ResourceInventory, ResourceRef};
 
 /// Why pruning failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {
     #[error("inventory entry {id:?} is malformed (want <namespace>_<name>_<group>_<kind>)")]
     MalformedEntry { id: String },
-    #[error("{object}: failed to read it before pruning: {}", kube_message(.source))]
-    Get {
-        object: ObjectName,
-        #[source]
-        source: Box<kube::Error>,
-    },
-    #[error("{object}: failed to delete: {}", kube_message(.source))]
-    Delete {
-        object: ObjectName,
-        #[source]
-        source: Box<kube::Error>,
-    },
+    /// Reading or deleting an object failed (the error names it).
+    #[error(transparent)]
+    Delete(#[from] UninstallError),
 }
 
 /// One inventory entry, parsed.
@@ -130,71 +122,24 @@ pub async fn prune(
     release_namespace: &str,
 ) -> Result<PruneReport, PruneError> {
     let keep_ids: BTreeSet<&str> = current.entries.iter().map(|e| e.id.as_str()).collect();
-    let mut report = PruneReport::default();
-    // Delete in reverse apply order (Helm uninstalls in reverse too).
-    for entry in previous.entries.iter().rev() {
-        if keep_ids.contains(entry.id.as_str()) {
-            continue;
-        }
-        let r = ObjectRef::from_entry(entry)?;
-        let object = r.object_name();
-        let api_version = if r.group.is_empty() {
-            r.version.clone()
-        } else {
-            format!("{}/{}", r.group, r.version)
-        };
-        let resolved = discovered
-            .resolve(&api_version, &r.kind)
-            .or_else(|| discovered.resolve_group_kind(&r.group, &r.kind));
-        let (resource, namespaced) = match resolved {
-            Some(res) => (res.resource.clone(), res.namespaced),
-            None => {
-                // The kind is no longer served at any version (its CRD
-                // went away): the object is gone with it.
-                report.missing.push(object);
-                continue;
-            }
-        };
-        let api: Api<DynamicObject> = if namespaced {
-            Api::namespaced_with(client.clone(), &r.namespace, &resource)
-        } else {
-            Api::all_with(client.clone(), &resource)
-        };
-        let live = match api.get_opt(&r.name).await {
-            Ok(Some(live)) => live,
-            Ok(None) => {
-                report.missing.push(object);
-                continue;
-            }
-            Err(source) => {
-                return Err(PruneError::Get {
-                    object,
-                    source: Box::new(source),
-                })
-            }
-        };
-        if !owned_by(&live, release_name, release_namespace) {
-            tracing::info!(object = %object, "not pruned: not owned by the release");
-            report.not_owned.push(object);
-            continue;
-        }
-        if has_keep_policy(&live) {
-            tracing::info!(object = %object, "not pruned: helm.sh/resource-policy: keep");
-            report.kept.push(object);
-            continue;
-        }
-        match api.delete(&r.name, &DeleteParams::background()).await {
-            Ok(_) => report.deleted.push(object),
-            Err(kube::Error::Api(s)) if s.code == 404 => report.missing.push(object),
-            Err(source) => {
-                return Err(PruneError::Delete {
-                    object,
-                    source: Box::new(source),
-                })
-            }
-        }
-    }
-    Ok(report)
+    let gone = previous
+        .entries
+        .iter()
+        .filter(|e| !keep_ids.contains(e.id.as_str()))
+        .map(ObjectRef::from_entry)
+        .collect::<Result<Vec<_>, _>>()?;
+    // Deleted last first (Helm uninstalls in reverse too), owned objects
+    // only, `keep` honoured.
+    Ok(delete_objects(
+        client,
+        discovered,
+        &gone,
+        release_name,
+        release_namespace,
+        DeletionPropagation::Background,
+        None,
+    )
+    .await?)
 }
 
 /// Helm keeps an object whose `helm.sh/resource-policy` is `keep`
