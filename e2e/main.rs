@@ -12,6 +12,7 @@ mod apply_hooks;
 mod env;
 mod helmrelease;
 mod helmrelease_inputs;
+mod install;
 mod oci_registry;
 mod ocirepository;
 mod release;
@@ -43,6 +44,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(apply_hooks::tests());
     tests.extend(apply_drift::tests());
     tests.extend(helmrelease::tests());
+    tests.extend(install::tests());
     tests
 }
 
