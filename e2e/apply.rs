@@ -812,6 +812,14 @@ spec:
     spec:
       nodeSelector: {berth-e2e/no-such-node: "true"}
       containers: [{name: c, image: berth-e2e/stuck:1.0}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: stuck
+spec:
+  selector: {app: stuck}
+  ports: [{port: 80}]
 "#;
     let docs = parse_documents("c/templates/deployment.yaml", deployment)?;
     let applied = env.rt.block_on(apply_all(
@@ -828,7 +836,8 @@ spec:
         Err(e @ HealthError::Timeout { .. }) => {
             let text = e.to_string();
             ensure!(
-                text.contains("Deployment apply-health/stuck: 0/1 replicas available"),
+                text.contains("Deployment apply-health/stuck: 0/1 replicas available")
+                    && text.contains("Service apply-health/stuck: no ready endpoints yet"),
                 "timeout: {text}"
             );
         }

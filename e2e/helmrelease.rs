@@ -316,6 +316,15 @@ spec:
       containers: [{name: web, image: "berth-e2e/web:{{ .Chart.Version }}"}]
 "#;
 
+const SERVICE: &str = r#"apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  selector: {app: {{ .Release.Name }}-web}
+  ports: [{port: 80, targetPort: 8080}]
+"#;
+
 const SETTINGS: &str = r#"apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -349,6 +358,7 @@ fn app_chart(env: &Env, home: &ClientHome, version: &str, values: &str) -> Resul
         &[
             ("values.yaml", values),
             ("templates/deployment.yaml", DEPLOYMENT),
+            ("templates/service.yaml", SERVICE),
             ("templates/settings.yaml", SETTINGS),
             ("templates/extra.yaml", EXTRA),
             (
@@ -473,6 +483,31 @@ fn lifecycle(env: &Env) -> Result<()> {
         dep["status"]["availableReplicas"] == 1,
         "Deployment not available after Ready: {}",
         dep["status"]
+    );
+    // Ready waited for the Service's backend to be behind it.
+    let slices = kubectl_json(
+        env,
+        &[
+            "get",
+            "endpointslices",
+            "-n",
+            &ns,
+            "-l",
+            "kubernetes.io/service-name=app-web",
+            "-o",
+            "json",
+        ],
+    )?;
+    let ready_endpoints = slices["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["endpoints"].as_array().into_iter().flatten())
+        .filter(|e| e["conditions"]["ready"] != false)
+        .count();
+    ensure!(
+        ready_endpoints >= 1,
+        "Service app-web without a ready endpoint after Ready: {slices}"
     );
 
     // A new chart version → upgrade.
@@ -1528,6 +1563,7 @@ fn cleanup_on_fail(env: &Env) -> Result<()> {
         &[
             ("values.yaml", &stuck),
             ("templates/deployment.yaml", DEPLOYMENT),
+            ("templates/service.yaml", SERVICE),
             ("templates/settings.yaml", SETTINGS),
             ("templates/extra.yaml", EXTRA),
             ("templates/added.yaml", added),

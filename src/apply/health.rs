@@ -308,24 +308,103 @@ async fn read_status(client: &Client, a: &Applied) -> Status {
     }
 }
 
+/// Whether `service` (a Service with a selector) selects the pods of
+/// `workload` (a Deployment, StatefulSet, ReplicaSet or DaemonSet that
+/// runs at least one pod): every selector label is on the pod template.
+pub fn selects_pods_of(service: &Value, workload: &Value) -> bool {
+    let Some(selector) = service.pointer("/spec/selector").and_then(Value::as_object) else {
+        return false;
+    };
+    if selector.is_empty() || string(service, &["spec", "type"]) == Some("ExternalName") {
+        return false;
+    }
+    let kind = string(workload, &["kind"]).unwrap_or("");
+    let runs_pods = match kind {
+        "DaemonSet" => true,
+        "Deployment" | "StatefulSet" | "ReplicaSet" => {
+            int(workload, &["spec", "replicas"]).unwrap_or(1) > 0
+        }
+        _ => false,
+    };
+    if !runs_pods {
+        return false;
+    }
+    let Some(labels) = workload
+        .pointer("/spec/template/metadata/labels")
+        .and_then(Value::as_object)
+    else {
+        return false;
+    };
+    selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Ready endpoints of Service `name` in `namespace`, from its
+/// EndpointSlices (an endpoint whose `ready` is unset counts as ready,
+/// as the API documents).
+async fn ready_endpoints(client: &Client, namespace: &str, name: &str) -> Result<usize, String> {
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    let api: Api<EndpointSlice> = Api::namespaced(client.clone(), namespace);
+    let params =
+        kube::api::ListParams::default().labels(&format!("kubernetes.io/service-name={name}"));
+    let slices = api
+        .list(&params)
+        .await
+        .map_err(|e| format!("failed to list its EndpointSlices: {e}"))?;
+    Ok(slices
+        .items
+        .iter()
+        .flat_map(|s| s.endpoints.iter().flatten())
+        .filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+        .count())
+}
+
 /// Wait until every object of `applied` is Current, at most `timeout`.
-/// A Failed object ends the wait at once.
+/// A Failed object ends the wait at once. A Service whose selector picks
+/// the pods of a workload applied with it must also have a ready
+/// endpoint: the release brings its backends, so it is not serving until
+/// one of them is behind it. (A Service whose pods come from elsewhere,
+/// or from a workload scaled to zero, is Current as kstatus says.)
 pub async fn wait_healthy(
     client: &Client,
     applied: &[Applied],
     timeout: Duration,
 ) -> Result<(), HealthError> {
     let start = Instant::now();
-    let mut pending: Vec<&Applied> = applied.iter().collect();
+    let live: Vec<Value> = applied
+        .iter()
+        .map(|a| serde_json::to_value(&a.live).unwrap_or(Value::Null))
+        .collect();
+    let backed: Vec<bool> = applied
+        .iter()
+        .zip(&live)
+        .map(|(a, svc)| {
+            a.resource.group.is_empty()
+                && a.resource.kind == "Service"
+                && applied
+                    .iter()
+                    .zip(&live)
+                    .any(|(w, wl)| w.name.namespace == a.name.namespace && selects_pods_of(svc, wl))
+        })
+        .collect();
+    let mut pending: Vec<(&Applied, bool)> = applied.iter().zip(backed).collect();
     loop {
         let mut not_ready = Vec::new();
         let mut still = Vec::new();
-        for a in pending {
-            match read_status(client, a).await {
+        for (a, needs_endpoints) in pending {
+            let mut status = read_status(client, a).await;
+            if status == Status::Current && needs_endpoints {
+                let ns = a.name.namespace.as_deref().unwrap_or_default();
+                status = match ready_endpoints(client, ns, &a.name.name).await {
+                    Ok(0) => Status::InProgress("no ready endpoints yet".to_string()),
+                    Ok(_) => Status::Current,
+                    Err(why) => Status::InProgress(why),
+                };
+            }
+            match status {
                 Status::Current => {}
                 Status::InProgress(why) => {
                     not_ready.push((a.name.clone(), why));
-                    still.push(a);
+                    still.push((a, needs_endpoints));
                 }
                 Status::Failed(reason) => {
                     return Err(HealthError::Failed {
@@ -349,6 +428,37 @@ pub async fn wait_healthy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn services_backed_by_workloads_of_the_release() {
+        let svc = serde_json::json!({"kind": "Service", "spec": {"selector": {"app": "web"}}});
+        let dep = |replicas: i64, labels: Value| {
+            serde_json::json!({"kind": "Deployment", "spec": {"replicas": replicas,
+                "template": {"metadata": {"labels": labels}}}})
+        };
+        assert!(selects_pods_of(
+            &svc,
+            &dep(1, serde_json::json!({"app": "web", "tier": "x"}))
+        ));
+        assert!(!selects_pods_of(
+            &svc,
+            &dep(0, serde_json::json!({"app": "web"}))
+        ));
+        assert!(!selects_pods_of(
+            &svc,
+            &dep(2, serde_json::json!({"app": "db"}))
+        ));
+        let ds = serde_json::json!({"kind": "DaemonSet", "spec": {
+            "template": {"metadata": {"labels": {"app": "web"}}}}});
+        assert!(selects_pods_of(&svc, &ds));
+        let no_selector = serde_json::json!({"kind": "Service", "spec": {"clusterIP": "None"}});
+        assert!(!selects_pods_of(&no_selector, &ds));
+        let external = serde_json::json!({"kind": "Service",
+            "spec": {"type": "ExternalName", "selector": {"app": "web"}}});
+        assert!(!selects_pods_of(&external, &ds));
+        let cm = serde_json::json!({"kind": "ConfigMap"});
+        assert!(!selects_pods_of(&svc, &cm));
+    }
     use serde_json::json;
 
     #[test]
