@@ -647,11 +647,12 @@ fn release_cycle(
     Ok(())
 }
 
-/// berth with the token of the chart's ServiceAccount (default values,
-/// `rbac.applyAll=true`) reconciles an OCIRepository and a HelmRelease
-/// to Ready, publishes events, and uninstalls on delete; a tenant
-/// HelmRelease with `serviceAccountName` is applied through berth's own
-/// `impersonate` permission.
+/// The default install (`rbac.applyAll=true`, which binds cluster-admin as
+/// Flux's helm-controller has): berth with the token of the chart's
+/// ServiceAccount reconciles an OCIRepository and a HelmRelease to Ready,
+/// publishes events, uninstalls on delete, and applies a tenant
+/// HelmRelease as its `serviceAccountName`. The manager ClusterRole on its
+/// own (no cluster-admin) is what `lockdown` proves enough.
 fn rbac_is_enough(env: &Env) -> Result<()> {
     let home = ClientHome::new(env, "install-rbac")?;
     let berth_ns = format!("berth-rbac-{}", random_hex(3)?);
