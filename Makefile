@@ -1,7 +1,7 @@
 # berth developer interface. `make test` is what CI runs (.ci/run).
 CARGO ?= cargo
 
-.PHONY: build test unit integration e2e tools crds crds-check fmt lint conformance conformance-template conformance-render bench bench-template bench-render
+.PHONY: build test unit integration e2e tools crds crds-check fmt lint conformance conformance-template conformance-render bench bench-template bench-render demo demo-down
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -80,3 +80,13 @@ bench-template:
 bench-render:
 	$(CARGO) build --release --bin berth
 	$(CARGO) run -p berth-render-conformance --release --bin render-bench -- $(CHARTS)
+
+## a local control plane and registry, the demo chart (demo/chart) pushed,
+## signed with cosign and reconciled by berth to Ready, then upgraded; the
+## environment stays up (the kubeconfig path is printed) until demo-down
+demo: tools
+	CARGO="$(CARGO)" scripts/demo.sh up
+
+## stop the demo environment (every process, the run directory); idempotent
+demo-down:
+	scripts/demo.sh down
