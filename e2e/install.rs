@@ -345,6 +345,75 @@ fn kustomize(env: &Env) -> Result<()> {
     let dep = wait_available(env, "berth-system", "berth")?;
     check_manager_deployment(&dep, &[])?;
 
+    // config/ and the chart (release `berth` in `berth-system`, default
+    // values) must not drift apart: same objects, same rules, same pod.
+    let chart = repo_path("charts/berth");
+    let helm_render = home.tmp.join("chart-default.yaml");
+    std::fs::write(
+        &helm_render,
+        helm(
+            env,
+            &home,
+            &[
+                "template",
+                "berth",
+                chart.to_str().context("path")?,
+                "-n",
+                "berth-system",
+            ],
+        )?,
+    )?;
+    let objects = |path: &Path| -> Result<Vec<Value>> {
+        // One JSON document per object.
+        let text = env.cluster()?.kubectl_output(&[
+            "create",
+            "--dry-run=client",
+            "-o",
+            "json",
+            "-f",
+            path.to_str().context("path")?,
+        ])?;
+        let mut items = Vec::new();
+        for doc in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+            let doc = doc?;
+            if doc["kind"] != "Namespace" && doc["kind"] != "CustomResourceDefinition" {
+                items.push(doc);
+            }
+        }
+        ensure!(items.len() >= 8, "kubectl printed {} objects", items.len());
+        Ok(items)
+    };
+    let key = |o: &Value| format!("{}/{}", o["kind"], o["metadata"]["name"]);
+    let from_config = objects(&default)?;
+    let from_chart = objects(&helm_render)?;
+    let mut config_keys: Vec<String> = from_config.iter().map(key).collect();
+    let mut chart_keys: Vec<String> = from_chart.iter().map(key).collect();
+    config_keys.sort();
+    chart_keys.sort();
+    ensure!(
+        config_keys == chart_keys,
+        "config/default has {config_keys:?}, the chart {chart_keys:?}"
+    );
+    for c in &from_config {
+        let h = from_chart
+            .iter()
+            .find(|h| key(h) == key(c))
+            .context("matched above")?;
+        for field in ["rules", "roleRef", "subjects", "spec"] {
+            let (mut a, mut b) = (c[field].clone(), h[field].clone());
+            // The pod template's labels are the selector labels in both.
+            if c["kind"] == "Deployment" {
+                a["template"]["metadata"]["labels"] = Value::Null;
+                b["template"]["metadata"]["labels"] = Value::Null;
+            }
+            ensure!(
+                a == b,
+                "{} differs in {field}: config {a} chart {b}",
+                key(c)
+            );
+        }
+    }
+
     let lockdown = render("config/lockdown")?;
     let text = std::fs::read_to_string(&lockdown)?;
     ensure!(
