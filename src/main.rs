@@ -87,6 +87,30 @@ struct ControllerArgs {
     /// ServiceAccount of their namespace (multi-tenancy lockdown).
     #[arg(long)]
     default_service_account: Option<String>,
+    /// Elect a leader on a Lease among the processes sharing it; only the
+    /// leader reconciles, the others stand by (their `/healthz` and
+    /// `/readyz` still answer ok). `--leader-elect=false` runs without.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set,
+        num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    leader_elect: bool,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    leader_election_namespace: String,
+    /// Name of the leader-election Lease. Default: `berth-leader`, with a
+    /// hash of `--watch-label-selector` appended when one is given, so each
+    /// shard elects its own leader.
+    #[arg(long)]
+    leader_election_id: Option<String>,
+    /// How long standbys wait, after the Lease last changed, before taking
+    /// it over.
+    #[arg(long, default_value = "15s", value_parser = berth::controller::parse_go_duration)]
+    leader_election_lease_duration: std::time::Duration,
+    /// How long the leader keeps failing to renew before it stops and exits.
+    #[arg(long, default_value = "10s", value_parser = berth::controller::parse_go_duration)]
+    leader_election_renew_deadline: std::time::Duration,
+    /// Pause between attempts to acquire or renew the Lease.
+    #[arg(long, default_value = "2s", value_parser = berth::controller::parse_go_duration)]
+    leader_election_retry_period: std::time::Duration,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -187,13 +211,40 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
             args.artifact_store_bytes,
         ));
         let verifier = Arc::new(berth::controller::cosign::CosignVerifier::new());
+        let elector = if args.leader_elect {
+            use berth::controller::leader::{default_identity, default_lease_name, ElectionConfig};
+            let config = ElectionConfig {
+                namespace: args.leader_election_namespace.clone(),
+                name: args
+                    .leader_election_id
+                    .clone()
+                    .unwrap_or_else(|| default_lease_name(args.watch_label_selector.as_deref())),
+                identity: default_identity(),
+                lease_duration: args.leader_election_lease_duration,
+                renew_deadline: args.leader_election_renew_deadline,
+                retry_period: args.leader_election_retry_period,
+            };
+            Some(berth::controller::leader::Elector::new(
+                client.clone(),
+                config,
+            )?)
+        } else {
+            None
+        };
+        let leader_status = elector.as_ref().map(|e| e.status());
         let shutdown = {
             use futures::FutureExt as _;
             shutdown_signal().boxed().shared()
         };
         let render: berth::controller::metrics::Render = {
             let verifier = verifier.clone();
-            Arc::new(move || verifier.render_prometheus())
+            Arc::new(move || {
+                let mut text = verifier.render_prometheus();
+                if let Some(status) = &leader_status {
+                    text.push_str(&status.render_prometheus());
+                }
+                text
+            })
         };
         let (metrics_addr, serve_metrics) =
             berth::controller::metrics::bind(args.metrics_addr, render, shutdown.clone()).await?;
@@ -209,15 +260,24 @@ fn run_controller(args: ControllerArgs) -> anyhow::Result<()> {
             label_selector = args.watch_label_selector.as_deref().unwrap_or(""),
             "starting the controllers"
         );
-        berth::controller::run(
-            ctx,
-            berth::controller::RunOptions {
-                concurrency: args.concurrency,
-                label_selector: args.watch_label_selector.clone(),
-            },
-            shutdown,
-        )
-        .await;
+        let options = berth::controller::RunOptions {
+            concurrency: args.concurrency,
+            label_selector: args.watch_label_selector.clone(),
+        };
+        match elector {
+            None => berth::controller::run(ctx, options, shutdown).await,
+            Some(elector) => {
+                let lead = move |stop| berth::controller::run(ctx, options, stop);
+                if let Err(e) =
+                    berth::controller::leader::run_leading(elector, shutdown, lead).await
+                {
+                    // As controller-runtime: exit non-zero so the pod
+                    // restarts as a standby.
+                    tracing::error!(error = %e, "exiting");
+                    std::process::exit(1);
+                }
+            }
+        }
         match metrics.await {
             Ok(Err(e)) => tracing::warn!(error = %e, "the metrics endpoint failed"),
             Err(e) => tracing::warn!(error = %e, "the metrics endpoint task failed"),

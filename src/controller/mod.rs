@@ -8,6 +8,7 @@
 
 pub mod cosign;
 pub mod helm_release;
+pub mod leader;
 pub mod metrics;
 pub mod oci_repository;
 pub mod verify_hook;
