@@ -61,6 +61,9 @@ pub struct Context {
     /// The ServiceAccount HelmReleases without `serviceAccountName` are
     /// applied as (`--default-service-account`).
     pub default_service_account: Option<String>,
+    /// The controllers' metrics (by default the process' registry, which
+    /// `/metrics` serves).
+    pub metrics: Arc<metrics::Registry>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +100,7 @@ impl Context {
             kube_config: None,
             no_cross_namespace_refs: false,
             default_service_account: None,
+            metrics: metrics::Registry::global(),
         }
     }
 

@@ -88,7 +88,11 @@ pub async fn run(
     let gc = tokio::spawn(forget_deleted(ctx.clone()));
     controller
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
+        .run(
+            super::metrics::instrumented("OCIRepository", reconcile),
+            error_policy,
+            ctx,
+        )
         .for_each(|res| async move {
             match res {
                 Ok((obj, _)) => {
@@ -134,6 +138,7 @@ async fn forget_deleted(ctx: Arc<Context>) {
                 Ok(Some(_)) => {}
                 Ok(None) => {
                     tracing::debug!(source = %key, "forgetting a deleted OCIRepository");
+                    ctx.metrics.forget("OCIRepository", ns, name);
                     ctx.schedules
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -404,6 +409,14 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
         }),
     };
     tracing::debug!(%namespace, %name, elapsed = ?started.elapsed(), ok = outcome.is_ok(), "polled");
+    ctx.metrics.observe_pull(
+        &obj.spec.url,
+        started.elapsed(),
+        matches!(
+            outcome,
+            Err(Error::Registry { .. } | Error::PassTimeout { .. })
+        ),
+    );
 
     let now = Timestamp::now();
     let mut status = old.clone();
@@ -599,6 +612,7 @@ async fn reconcile(obj: Arc<OCIRepository>, ctx: Arc<Context>) -> Result<Action,
         }
     }
 
+    ctx.metrics.observe_source(&obj, &status);
     // After a progress patch the stored status is no longer `old`.
     if progress_shown.load(Ordering::Relaxed) || status_changed(&old, &status) {
         let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &namespace);

@@ -123,7 +123,11 @@ pub async fn run(
             })
         })
         .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
+        .run(
+            super::metrics::instrumented("HelmRelease", reconcile),
+            error_policy,
+            ctx,
+        )
         .for_each(|res| async move {
             match res {
                 Ok((obj, _)) => {
@@ -1196,6 +1200,7 @@ async fn write_status(
     for (type_, reason, note, action) in events {
         publish(ctx, hr, type_, &reason, &note, action).await;
     }
+    ctx.metrics.observe_release(hr, st);
     if status_changed(old, st) {
         patch_status(ctx, hr, st).await.map_err(Error::Status)?;
     }
