@@ -191,7 +191,9 @@ fn run(
         .arg("--kubeconfig")
         .arg(&cluster.kubeconfig)
         .args(["--log-format", "text", "--metrics-addr", &metrics])
-        .env("RUST_LOG", "info,berth=debug");
+        .env("RUST_LOG", "info,berth=debug")
+        // A log file, not a terminal: no colour codes.
+        .env("NO_COLOR", "1");
     // Process::spawn writes `<state>/berth.log`.
     *berth = Some(Process::spawn("berth", cmd, state)?);
     println!("demo: berth controller started (log: {})", log.display());
