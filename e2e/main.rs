@@ -13,6 +13,7 @@ mod env;
 mod helmrelease;
 mod helmrelease_inputs;
 mod install;
+mod leader;
 mod oci_registry;
 mod ocirepository;
 mod release;
@@ -45,6 +46,7 @@ fn all_tests() -> Vec<Test> {
     tests.extend(apply_drift::tests());
     tests.extend(helmrelease::tests());
     tests.extend(install::tests());
+    tests.extend(leader::tests());
     tests
 }
 
