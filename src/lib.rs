@@ -9,6 +9,7 @@
 pub mod api;
 pub mod apply;
 pub mod artifact;
+pub mod cli;
 pub mod cmd_template;
 pub mod controller;
 pub mod oci_chart;

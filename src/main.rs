@@ -54,6 +54,16 @@ enum Command {
     Verify(VerifyCommand),
     /// Print the version.
     Version,
+    /// Table of OCIRepositories and HelmReleases: Ready, revision, signer, age.
+    Get(berth::cli::GetArgs),
+    /// Request a reconcile (`source` or `hr`) and wait for its result.
+    Reconcile(berth::cli::ReconcileArgs),
+    /// Suspend an OCIRepository (`source`) or a HelmRelease (`hr`).
+    Suspend(berth::cli::SuspendArgs),
+    /// Resume an OCIRepository (`source`) or a HelmRelease (`hr`).
+    Resume(berth::cli::SuspendArgs),
+    /// Explain a HelmRelease: source, tag, digest, signer, release, objects.
+    Explain(berth::cli::ExplainArgs),
 }
 
 #[derive(clap::Args)]
@@ -170,6 +180,13 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::Version => println!("berth {}", env!("CARGO_PKG_VERSION")),
+        Command::Get(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Get(a))),
+        Command::Reconcile(a) => {
+            std::process::exit(berth::cli::run(berth::cli::Sre::Reconcile(a)))
+        }
+        Command::Suspend(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Suspend(a))),
+        Command::Resume(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Resume(a))),
+        Command::Explain(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Explain(a))),
     }
     Ok(())
 }
