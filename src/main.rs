@@ -181,9 +181,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Version => println!("berth {}", env!("CARGO_PKG_VERSION")),
         Command::Get(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Get(a))),
-        Command::Reconcile(a) => {
-            std::process::exit(berth::cli::run(berth::cli::Sre::Reconcile(a)))
-        }
+        Command::Reconcile(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Reconcile(a))),
         Command::Suspend(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Suspend(a))),
         Command::Resume(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Resume(a))),
         Command::Explain(a) => std::process::exit(berth::cli::run(berth::cli::Sre::Explain(a))),
