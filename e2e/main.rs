@@ -9,11 +9,13 @@
 mod apply;
 mod apply_drift;
 mod apply_hooks;
+mod cli;
 mod env;
 mod helmrelease;
 mod helmrelease_inputs;
 mod install;
 mod leader;
+mod metrics;
 mod oci_registry;
 mod ocirepository;
 mod release;
@@ -47,6 +49,8 @@ fn all_tests() -> Vec<Test> {
     tests.extend(helmrelease::tests());
     tests.extend(install::tests());
     tests.extend(leader::tests());
+    tests.extend(metrics::tests());
+    tests.extend(cli::tests());
     tests
 }
 

@@ -369,7 +369,7 @@ pub async fn get(client: &kube::Client, namespace: Option<&str>) -> Result<Strin
         let st = h.status.clone().unwrap_or_default();
         let (r, _, msg) = ready(&st.conditions);
         let revision = match st.history.first() {
-            Some(s) => format!("{}@{} (v{})", s.chart_name, s.chart_version, s.version),
+            Some(s) => format!("{}@{}", s.chart_name, s.chart_version),
             None => st.last_attempted_revision.clone().unwrap_or("-".into()),
         };
         rows.push(vec![
