@@ -4,8 +4,6 @@
 //! Go's lexer, because the parser's error messages quote them: `unexpected
 //! "}" in operand`, `unexpected <end> in input`, `bad character U+0021 '!'`.
 
-use std::borrow::Cow;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ItemKind {
     Error,
@@ -65,20 +63,24 @@ impl ItemKind {
     }
 }
 
-#[derive(Clone, Debug)]
+/// A lexed item. `val` is a slice of the source, except for
+/// [`ItemKind::Error`] items, whose text is [`Lexer::error_text`] (the
+/// lexer stops at its first error).
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Item<'s> {
     pub kind: ItemKind,
     pub pos: usize,
-    pub val: Cow<'s, str>,
+    pub val: &'s str,
     pub line: usize,
 }
 
 impl std::fmt::Display for Item<'_> {
-    /// Go's `item.String()`, used in parse errors.
+    /// Go's `item.String()`, used in parse errors (error items are
+    /// printed from the lexer's error text).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
             ItemKind::Eof => f.write_str("EOF"),
-            ItemKind::Error => f.write_str(&self.val),
+            ItemKind::Error => f.write_str(self.val),
             k if k.is_keyword() => write!(f, "<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
@@ -86,7 +88,7 @@ impl std::fmt::Display for Item<'_> {
                     let head: String = self.val.chars().take(10).collect();
                     write!(f, "{}...", crate::fmt::quote(&head))
                 } else {
-                    f.write_str(&crate::fmt::quote(&self.val))
+                    f.write_str(&crate::fmt::quote(self.val))
                 }
             }
         }
@@ -125,6 +127,8 @@ pub(crate) struct Lexer<'s> {
     pub continue_ok: bool,
     /// Set once an error item was produced; afterwards only EOF follows.
     dead: bool,
+    /// The message of the error item.
+    error: String,
     /// Finds the left delimiter in text (most of a template's bytes).
     left_finder: memchr::memmem::Finder<'s>,
 }
@@ -140,6 +144,10 @@ fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
+fn is_space_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
 /// Go's `isAlphaNumeric`: `_`, Unicode letters and decimal digits.
 pub(crate) fn is_alnum(c: char) -> bool {
     c == '_'
@@ -149,15 +157,28 @@ pub(crate) fn is_alnum(c: char) -> bool {
 
 fn has_left_trim_marker(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
+    b.len() >= 2 && b[0] == b'-' && is_space_byte(b[1])
 }
 
 fn has_right_trim_marker(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
+    b.len() >= 2 && is_space_byte(b[0]) && b[1] == b'-'
 }
 
 const TRIM_MARKER_LEN: usize = 2;
+
+fn has_right_trim_marker_bytes(b: &[u8]) -> bool {
+    b.len() >= 2 && is_space_byte(b[0]) && b[1] == b'-'
+}
+
+/// `s.starts_with(prefix)` with a first-byte check before the comparison
+/// (delimiters are short and rarely match).
+fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
+    match (s.first(), prefix.first()) {
+        (Some(a), Some(b)) if a != b => false,
+        _ => s.starts_with(prefix),
+    }
+}
 
 fn trim_right_len(s: &str) -> usize {
     s.len() - s.trim_end_matches([' ', '\t', '\r', '\n']).len()
@@ -199,31 +220,50 @@ impl<'s> Lexer<'s> {
             break_ok: true,
             continue_ok: true,
             dead: false,
+            error: String::new(),
         }
+    }
+
+    /// The error text of the last [`ItemKind::Error`] item.
+    pub fn error_text(&self) -> &str {
+        &self.error
     }
 
     fn next(&mut self) -> Option<char> {
-        match self.input[self.pos..].chars().next() {
-            None => {
-                self.at_eof = true;
-                EOF
+        let Some(&b) = self.input.as_bytes().get(self.pos) else {
+            self.at_eof = true;
+            return EOF;
+        };
+        if b.is_ascii() {
+            self.pos += 1;
+            if b == b'\n' {
+                self.line += 1;
             }
-            Some(c) => {
-                self.pos += c.len_utf8();
-                if c == '\n' {
-                    self.line += 1;
-                }
-                Some(c)
-            }
+            return Some(char::from(b));
         }
+        let c = self.input[self.pos..].chars().next()?;
+        self.pos += c.len_utf8();
+        Some(c)
     }
 
     fn peek(&mut self) -> Option<char> {
-        self.input[self.pos..].chars().next()
+        match self.input.as_bytes().get(self.pos) {
+            None => None,
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            Some(_) => self.input[self.pos..].chars().next(),
+        }
     }
 
     fn backup(&mut self) {
         if !self.at_eof && self.pos > 0 {
+            let b = self.input.as_bytes()[self.pos - 1];
+            if b.is_ascii() {
+                self.pos -= 1;
+                if b == b'\n' {
+                    self.line -= 1;
+                }
+                return;
+            }
             if let Some(c) = self.input[..self.pos].chars().next_back() {
                 self.pos -= c.len_utf8();
                 if c == '\n' {
@@ -237,7 +277,7 @@ impl<'s> Lexer<'s> {
         let item = Item {
             kind,
             pos: self.start,
-            val: Cow::Borrowed(&self.input[self.start..self.pos]),
+            val: &self.input[self.start..self.pos],
             line: self.start_line,
         };
         self.start = self.pos;
@@ -274,30 +314,33 @@ impl<'s> Lexer<'s> {
         let item = Item {
             kind: ItemKind::Error,
             pos: self.start,
-            val: Cow::Owned(msg),
+            val: "",
             line: self.start_line,
         };
+        self.error = msg;
         self.dead = true;
         item
     }
 
+    #[inline]
     fn at_right_delim(&self) -> (bool, bool) {
-        let rest = &self.input[self.pos..];
-        if has_right_trim_marker(rest) && rest[TRIM_MARKER_LEN..].starts_with(self.right) {
+        let rest = &self.input.as_bytes()[self.pos..];
+        let right = self.right.as_bytes();
+        if has_right_trim_marker_bytes(rest) && starts_with(&rest[TRIM_MARKER_LEN..], right) {
             return (true, true);
         }
-        if rest.starts_with(self.right) {
+        if starts_with(rest, right) {
             return (true, false);
         }
         (false, false)
     }
 
     fn at_terminator(&mut self) -> bool {
-        match self.peek() {
+        match self.input.as_bytes().get(self.pos) {
             None => true,
-            Some(c) if is_space(c) => true,
-            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            _ => self.input[self.pos..].starts_with(self.right),
+            Some(&b) if is_space_byte(b) => true,
+            Some(b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
+            _ => starts_with(&self.input.as_bytes()[self.pos..], self.right.as_bytes()),
         }
     }
 
@@ -307,7 +350,7 @@ impl<'s> Lexer<'s> {
             return Item {
                 kind: ItemKind::Eof,
                 pos: 0,
-                val: Cow::Borrowed("EOF"),
+                val: "EOF",
                 line: self.start_line,
             };
         }
@@ -677,7 +720,12 @@ mod tests {
         loop {
             let it = l.next_item();
             let k = it.kind;
-            out.push((k, it.val.to_string()));
+            let val = if k == ItemKind::Error {
+                l.error_text().to_string()
+            } else {
+                it.val.to_string()
+            };
+            out.push((k, val));
             if k == ItemKind::Eof || k == ItemKind::Error {
                 break;
             }

@@ -39,7 +39,7 @@ struct Parser<'s, 'f> {
     parse_name: Arc<str>,
     text: Arc<str>,
     funcs: &'f Registry,
-    token: [Option<Item<'s>>; 3],
+    token: [Item<'s>; 3],
     peek_count: usize,
     vars: Vec<&'s str>,
     action_line: usize,
@@ -52,6 +52,14 @@ struct Parser<'s, 'f> {
 }
 
 type PResult<T> = Result<T, ParseError>;
+
+/// An empty token slot (line 0, as Go's zero item).
+const NO_ITEM: Item<'static> = Item {
+    kind: ItemKind::Eof,
+    pos: 0,
+    val: "",
+    line: 0,
+};
 
 /// Parse `text` as the template `name` (also the name used in error
 /// locations), with the given delimiters (empty = `{{` / `}}`).
@@ -72,7 +80,7 @@ pub(crate) fn parse(
         parse_name: parse_name.clone(),
         text: shared,
         funcs,
-        token: [None, None, None],
+        token: [NO_ITEM; 3],
         peek_count: 0,
         vars: vec!["$"],
         action_line: 0,
@@ -105,11 +113,9 @@ impl<'s> Parser<'s, '_> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
-            self.token[0] = Some(self.lex.next_item());
+            self.token[0] = self.lex.next_item();
         }
         self.token[self.peek_count]
-            .clone()
-            .unwrap_or_else(|| self.lex.next_item())
     }
 
     fn backup(&mut self) {
@@ -117,26 +123,23 @@ impl<'s> Parser<'s, '_> {
     }
 
     fn backup2(&mut self, t1: Item<'s>) {
-        self.token[1] = Some(t1);
+        self.token[1] = t1;
         self.peek_count = 2;
     }
 
     fn backup3(&mut self, t2: Item<'s>, t1: Item<'s>) {
-        self.token[1] = Some(t1);
-        self.token[2] = Some(t2);
+        self.token[1] = t1;
+        self.token[2] = t2;
         self.peek_count = 3;
     }
 
     fn peek(&mut self) -> Item<'s> {
         if self.peek_count > 0 {
-            if let Some(t) = &self.token[self.peek_count - 1] {
-                return t.clone();
-            }
+            return self.token[self.peek_count - 1];
         }
         self.peek_count = 1;
-        let t = self.lex.next_item();
-        self.token[0] = Some(t.clone());
-        t
+        self.token[0] = self.lex.next_item();
+        self.token[0]
     }
 
     fn next_non_space(&mut self) -> Item<'s> {
@@ -157,7 +160,7 @@ impl<'s> Parser<'s, '_> {
     // ---- errors ----
 
     fn errorf(&self, message: String) -> ParseError {
-        let line = self.token[0].as_ref().map(|t| t.line).unwrap_or(0);
+        let line = self.token[0].line;
         ParseError {
             name: self.parse_name.to_string(),
             line,
@@ -167,17 +170,18 @@ impl<'s> Parser<'s, '_> {
 
     fn unexpected(&self, token: &Item<'s>, context: &str) -> ParseError {
         if token.kind == ItemKind::Error {
+            let text = self.lex.error_text();
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
                 extra = format!(
                     " in action started at {}:{}",
                     self.parse_name, self.action_line
                 );
-                if token.val.ends_with(" action") {
+                if text.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format!("{token}{extra}"));
+            return self.errorf(format!("{text}{extra}"));
         }
         self.errorf(format!("unexpected {token} in {context}"))
     }
@@ -223,7 +227,7 @@ impl<'s> Parser<'s, '_> {
     /// Parse a nested tree (`define` body or `block` body) with a fresh
     /// variable scope and token window, as Go does with a new `Tree`.
     fn sub_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        let saved_tokens = std::mem::take(&mut self.token);
+        let saved_tokens = std::mem::replace(&mut self.token, [NO_ITEM; 3]);
         let saved_peek = std::mem::replace(&mut self.peek_count, 0);
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_action = std::mem::replace(&mut self.action_line, 0);
@@ -755,12 +759,9 @@ impl Parsed {
     }
 }
 
-/// The source text of a lexed item (variables are always borrowed).
+/// The source text of a lexed item.
 fn item_str<'s>(item: &Item<'s>) -> &'s str {
-    match &item.val {
-        std::borrow::Cow::Borrowed(s) => s,
-        std::borrow::Cow::Owned(_) => "",
-    }
+    item.val
 }
 
 fn new_variable(pos: usize, text: &str) -> Variable {
