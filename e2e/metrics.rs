@@ -284,9 +284,7 @@ fn series_move_and_logs_carry_the_object(env: &Env) -> Result<()> {
         moved(oci_ok)?;
         moved(hr_ok)?;
         moved(deployed)?;
-        moved(&format!(
-            "berth_reconcile_duration_seconds_count{{kind=\"HelmRelease\",result=\"success\"}}"
-        ))?;
+        moved("berth_reconcile_duration_seconds_count{kind=\"HelmRelease\",result=\"success\"}")?;
         ensure!(
             sample(&after, &pulls).is_some_and(|n| n >= 1.0),
             "{pulls} missing or zero:\n{after}"
