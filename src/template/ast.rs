@@ -107,11 +107,57 @@ pub(crate) struct Pipe {
     pub cmds: Vec<Command>,
 }
 
-/// `$x` or `$x.a.b`: `idents[0]` is the variable name with its `$`.
+/// `$x` or `$x.a.b`: the first identifier is the variable name with its
+/// `$`.
 #[derive(Debug)]
 pub(crate) struct Variable {
     pub pos: usize,
-    pub idents: Vec<Box<str>>,
+    pub idents: Idents,
+}
+
+impl Variable {
+    /// The variable's name (`$x`).
+    pub fn name(&self) -> &str {
+        self.idents.first()
+    }
+}
+
+/// A non-empty chain of identifiers (`a.b.c`), kept as its dot-separated
+/// source text in one allocation. Identifiers are never empty and never
+/// contain a dot (the lexer guarantees both).
+#[derive(Debug)]
+pub(crate) struct Idents(Box<str>);
+
+impl Idents {
+    pub fn new(path: &str) -> Idents {
+        Idents(Box::from(path))
+    }
+
+    /// `a.b.c` (the identifiers joined by dots).
+    pub fn path(&self) -> &str {
+        &self.0
+    }
+
+    pub fn first(&self) -> &str {
+        match self.0.find('.') {
+            Some(i) => &self.0[..i],
+            None => &self.0,
+        }
+    }
+
+    /// The identifiers after the first (`b.c`), `None` when there is one.
+    pub fn rest(&self) -> Option<&str> {
+        self.0.find('.').map(|i| &self.0[i + 1..])
+    }
+
+    /// Append more identifiers (`fields`, dot-separated).
+    pub fn extend(&mut self, fields: &str) {
+        let mut s = String::with_capacity(self.0.len() + 1 + fields.len());
+        s.push_str(&self.0);
+        s.push('.');
+        s.push_str(fields);
+        self.0 = s.into_boxed_str();
+    }
 }
 
 #[derive(Debug)]
@@ -125,6 +171,15 @@ pub(crate) struct Command {
 pub(crate) enum FuncRef {
     Builtin(crate::builtins::Builtin),
     User(UserFunc),
+}
+
+impl FuncRef {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FuncRef::Builtin(b) => b.name(),
+            FuncRef::User(u) => u.name,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -160,17 +215,17 @@ pub(crate) struct Number {
 pub(crate) enum Arg {
     Field {
         pos: usize,
-        idents: Vec<Box<str>>,
+        idents: Idents,
     },
     Variable(Variable),
     Chain {
         pos: usize,
         base: Box<Arg>,
-        fields: Vec<Box<str>>,
+        fields: Idents,
     },
+    /// A function name; its name is `func.name()`.
     Ident {
         pos: usize,
-        name: Box<str>,
         func: FuncRef,
     },
     Dot {
@@ -189,10 +244,21 @@ pub(crate) enum Arg {
     },
     String {
         pos: usize,
-        quoted: Box<str>,
+        /// The unquoted text.
         text: Box<str>,
+        quoted: Quoted,
     },
     Pipe(Box<Pipe>),
+}
+
+/// How a string constant was written (for printing it back, as Go's
+/// `StringNode.Quoted`).
+#[derive(Debug)]
+pub(crate) enum Quoted {
+    /// The text between two `delim` bytes, as it is.
+    Plain(u8),
+    /// Anything else (escapes, carriage returns in raw strings).
+    Source(Box<str>),
 }
 
 impl Arg {
@@ -212,14 +278,11 @@ impl Arg {
     }
 }
 
-fn write_idents(f: &mut fmt::Formatter<'_>, idents: &[Box<str>], lead_dot: bool) -> fmt::Result {
-    for (i, id) in idents.iter().enumerate() {
-        if i > 0 || lead_dot {
-            f.write_char('.')?;
-        }
-        f.write_str(id)?;
+fn write_idents(f: &mut fmt::Formatter<'_>, idents: &Idents, lead_dot: bool) -> fmt::Result {
+    if lead_dot {
+        f.write_char('.')?;
     }
-    Ok(())
+    f.write_str(idents.path())
 }
 
 impl Display for Variable {
@@ -241,12 +304,19 @@ impl Display for Arg {
                 }
                 write_idents(f, fields, true)
             }
-            Arg::Ident { name, .. } => f.write_str(name),
+            Arg::Ident { func, .. } => f.write_str(func.name()),
             Arg::Dot { .. } => f.write_char('.'),
             Arg::Nil { .. } => f.write_str("nil"),
             Arg::Bool { val, .. } => f.write_str(if *val { "true" } else { "false" }),
             Arg::Number { num, .. } => f.write_str(&num.text),
-            Arg::String { quoted, .. } => f.write_str(quoted),
+            Arg::String { text, quoted, .. } => match quoted {
+                Quoted::Plain(delim) => {
+                    f.write_char(char::from(*delim))?;
+                    f.write_str(text)?;
+                    f.write_char(char::from(*delim))
+                }
+                Quoted::Source(s) => f.write_str(s),
+            },
             Arg::Pipe(p) => p.fmt(f),
         }
     }

@@ -55,7 +55,7 @@ impl Builtin {
         })
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Builtin::And => "and",
             Builtin::Or => "or",

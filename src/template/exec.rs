@@ -489,9 +489,9 @@ impl<'a> Exec<'a, '_> {
         if !decl.is_empty() {
             if r.pipe.is_assign {
                 if decl.len() > 1 {
-                    self.set_var(&decl[0].idents[0], index.clone())?;
+                    self.set_var(decl[0].name(), index.clone())?;
                 } else {
-                    self.set_var(&decl[0].idents[0], elem.clone())?;
+                    self.set_var(decl[0].name(), elem.clone())?;
                 }
             } else {
                 self.set_top_var(1, elem.clone());
@@ -499,7 +499,7 @@ impl<'a> Exec<'a, '_> {
         }
         if decl.len() > 1 {
             if r.pipe.is_assign {
-                self.set_var(&decl[1].idents[0], elem.clone())?;
+                self.set_var(decl[1].name(), elem.clone())?;
             } else {
                 self.set_top_var(2, index);
             }
@@ -561,9 +561,9 @@ impl<'a> Exec<'a, '_> {
         let value = value.unwrap_or_else(Val::invalid);
         for var in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(&var.idents[0], value.clone())?;
+                self.set_var(var.name(), value.clone())?;
             } else {
-                self.vars.push((&var.idents[0], value.clone()));
+                self.vars.push((var.name(), value.clone()));
             }
         }
         Ok(value)
@@ -585,12 +585,19 @@ impl<'a> Exec<'a, '_> {
         match first {
             Arg::Field { idents, .. } => {
                 self.node = At::Arg(first);
-                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
+                return self.eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    first,
+                    idents.path(),
+                    &cmd.args,
+                    final_,
+                );
             }
             Arg::Chain { .. } => return self.eval_chain_node(dot, first, &cmd.args, final_),
-            Arg::Ident { name, func, .. } => {
+            Arg::Ident { func, .. } => {
                 self.node = At::Arg(first);
-                return self.eval_call(dot, *func, At::Cmd(cmd), name, &cmd.args, final_);
+                return self.eval_call(dot, *func, At::Cmd(cmd), func.name(), &cmd.args, final_);
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_)?;
@@ -653,7 +660,7 @@ impl<'a> Exec<'a, '_> {
             return Err(self.err(format_args!("indirection through explicit nil in {chain}")));
         }
         let pipe = self.eval_arg(dot, ParamType::None, base)?;
-        self.eval_field_chain(dot, pipe, chain, fields, args, final_)
+        self.eval_field_chain(dot, pipe, chain, fields.path(), args, final_)
     }
 
     fn eval_variable_node(
@@ -665,12 +672,12 @@ impl<'a> Exec<'a, '_> {
         final_: Option<Val>,
     ) -> R<Val> {
         self.node = At::Var(var);
-        let value = self.var_value(&var.idents[0])?;
-        if var.idents.len() == 1 {
+        let value = self.var_value(var.name())?;
+        let Some(fields) = var.idents.rest() else {
             self.not_a_function(args, &final_)?;
             return Ok(value);
-        }
-        self.eval_field_chain(dot, value, node, &var.idents[1..], args, final_)
+        };
+        self.eval_field_chain(dot, value, node, fields, args, final_)
     }
 
     fn eval_field_chain(
@@ -678,15 +685,22 @@ impl<'a> Exec<'a, '_> {
         dot: &Val,
         mut receiver: Val,
         node: &'a Arg,
-        idents: &'a [Box<str>],
+        idents: &'a str,
         args: &'a [Arg],
         final_: Option<Val>,
     ) -> R<Val> {
-        let n = idents.len();
-        for ident in &idents[..n - 1] {
-            receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
+        // `idents` is `a.b.c`: every identifier but the last is a plain
+        // field access, the last one gets the arguments.
+        let (init, last) = match idents.rfind('.') {
+            Some(i) => (Some(&idents[..i]), &idents[i + 1..]),
+            None => (None, idents),
+        };
+        if let Some(init) = init {
+            for ident in init.split('.') {
+                receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
+            }
         }
-        self.eval_field(dot, &idents[n - 1], node, args, final_, receiver)
+        self.eval_field(dot, last, node, args, final_, receiver)
     }
 
     fn eval_field(
@@ -926,7 +940,7 @@ impl<'a> Exec<'a, '_> {
                     dot,
                     dot.clone(),
                     arg,
-                    idents,
+                    idents.path(),
                     std::slice::from_ref(arg),
                     None,
                 )?;
@@ -940,9 +954,9 @@ impl<'a> Exec<'a, '_> {
                 let v = grow(|| self.eval_pipeline(dot, Some(p)))?;
                 return self.validate_type(v, typ);
             }
-            Arg::Ident { name, func, .. } => {
+            Arg::Ident { func, .. } => {
                 self.node = At::Arg(arg);
-                let v = self.eval_call(dot, *func, At::Arg(arg), name, &[], None)?;
+                let v = self.eval_call(dot, *func, At::Arg(arg), func.name(), &[], None)?;
                 return self.validate_type(v, typ);
             }
             Arg::Chain { .. } => {

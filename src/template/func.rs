@@ -9,6 +9,7 @@
 //! value, `Nil` included).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::value::{GoType, Value};
 
@@ -72,9 +73,50 @@ pub struct Function {
 }
 
 /// The function map (Go's `template.FuncMap`).
+/// A small multiply-rotate hash (the one rustc uses internally) for the
+/// function map: its keys are fixed names chosen by the program, so
+/// SipHash's protection against chosen colliding keys is not needed, and
+/// every identifier of every parsed template is looked up here.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct NameHasher(u64);
+
+impl NameHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 #[derive(Default)]
 pub struct Registry {
-    funcs: HashMap<&'static str, Function>,
+    funcs: HashMap<&'static str, Function, BuildHasherDefault<NameHasher>>,
 }
 
 impl Registry {

@@ -95,21 +95,15 @@ impl std::fmt::Display for Item<'_> {
     }
 }
 
+/// The states a step can hand over to; the others (Go's lexLeftDelim,
+/// lexSpace, lexIdentifier, …) are entered directly from the state that
+/// leads to them.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
     Text,
-    LeftDelim,
     Comment,
     RightDelim,
     InsideAction,
-    Space,
-    Identifier,
-    Field,
-    Variable,
-    Char,
-    Number,
-    Quote,
-    RawQuote,
 }
 
 pub(crate) struct Lexer<'s> {
@@ -371,23 +365,9 @@ impl<'s> Lexer<'s> {
     fn step(&mut self, state: State) -> Result<Item<'s>, State> {
         match state {
             State::Text => self.lex_text(),
-            State::LeftDelim => self.lex_left_delim(),
             State::Comment => self.lex_comment(),
             State::RightDelim => Ok(self.lex_right_delim()),
             State::InsideAction => self.lex_inside_action(),
-            State::Space => self.lex_space(),
-            State::Identifier => Ok(self.lex_identifier()),
-            State::Field => Ok(self.lex_field_or_variable(ItemKind::Field)),
-            State::Variable => {
-                if self.at_terminator() {
-                    return Ok(self.this_item(ItemKind::Variable));
-                }
-                Ok(self.lex_field_or_variable(ItemKind::Variable))
-            }
-            State::Char => Ok(self.lex_char()),
-            State::Number => Ok(self.lex_number()),
-            State::Quote => Ok(self.lex_quote()),
-            State::RawQuote => Ok(self.lex_raw_quote()),
         }
     }
 
@@ -409,7 +389,8 @@ impl<'s> Lexer<'s> {
                     return Ok(item);
                 }
             }
-            return Err(State::LeftDelim);
+            // Go's state machine goes to lexLeftDelim; go there directly.
+            return self.lex_left_delim();
         }
         self.pos = self.input.len();
         if self.pos > self.start {
@@ -491,9 +472,11 @@ impl<'s> Lexer<'s> {
             return Ok(self.error("unclosed action".into()));
         };
         match c {
+            // The next states are entered directly (Go's lexer returns
+            // them as its next state function; the items are the same).
             c if is_space(c) => {
                 self.backup();
-                Err(State::Space)
+                self.lex_space()
             }
             '=' => Ok(self.this_item(ItemKind::Assign)),
             ':' => {
@@ -503,26 +486,26 @@ impl<'s> Lexer<'s> {
                 Ok(self.this_item(ItemKind::Declare))
             }
             '|' => Ok(self.this_item(ItemKind::Pipe)),
-            '"' => Err(State::Quote),
-            '`' => Err(State::RawQuote),
-            '$' => Err(State::Variable),
-            '\'' => Err(State::Char),
+            '"' => Ok(self.lex_quote()),
+            '`' => Ok(self.lex_raw_quote()),
+            '$' => Ok(self.lex_variable()),
+            '\'' => Ok(self.lex_char()),
             '.' => {
                 if let Some(&b) = self.input.as_bytes().get(self.pos) {
                     if !b.is_ascii_digit() {
-                        return Err(State::Field);
+                        return Ok(self.lex_field_or_variable(ItemKind::Field));
                     }
                 }
                 self.backup();
-                Err(State::Number)
+                Ok(self.lex_number())
             }
             '+' | '-' | '0'..='9' => {
                 self.backup();
-                Err(State::Number)
+                Ok(self.lex_number())
             }
             c if is_alnum(c) => {
                 self.backup();
-                Err(State::Identifier)
+                Ok(self.lex_identifier())
             }
             '(' => {
                 self.paren_depth += 1;
@@ -563,6 +546,7 @@ impl<'s> Lexer<'s> {
     }
 
     fn lex_identifier(&mut self) -> Item<'s> {
+        self.skip_ascii_alnum();
         loop {
             let c = self.next();
             match c {
@@ -594,6 +578,13 @@ impl<'s> Lexer<'s> {
         }
     }
 
+    fn lex_variable(&mut self) -> Item<'s> {
+        if self.at_terminator() {
+            return self.this_item(ItemKind::Variable);
+        }
+        self.lex_field_or_variable(ItemKind::Variable)
+    }
+
     fn lex_field_or_variable(&mut self, kind: ItemKind) -> Item<'s> {
         if self.at_terminator() {
             return self.this_item(if kind == ItemKind::Variable {
@@ -602,6 +593,7 @@ impl<'s> Lexer<'s> {
                 ItemKind::Dot
             });
         }
+        self.skip_ascii_alnum();
         let mut c;
         loop {
             c = self.next();
@@ -617,6 +609,18 @@ impl<'s> Lexer<'s> {
             return self.error(format!("bad character {}", format_unicode(c)));
         }
         self.this_item(kind)
+    }
+
+    /// Skip a run of ASCII letters, digits and `_` (what the character
+    /// loops of identifiers and fields accept; they go on from there with
+    /// the rest of Unicode).
+    fn skip_ascii_alnum(&mut self) {
+        let bytes = self.input.as_bytes();
+        let mut p = self.pos;
+        while p < bytes.len() && (bytes[p].is_ascii_alphanumeric() || bytes[p] == b'_') {
+            p += 1;
+        }
+        self.pos = p;
     }
 
     fn lex_char(&mut self) -> Item<'s> {

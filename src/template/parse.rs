@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use crate::ast::{Arg, Branch, Command, FuncRef, Node, Number, Pipe, Tree, UserFunc, Variable};
+use crate::ast::{
+    Arg, Branch, Command, FuncRef, Idents, Node, Number, Pipe, Quoted, Tree, UserFunc, Variable,
+};
 use crate::builtins::Builtin;
 use crate::func::Registry;
 use crate::lex::{Item, ItemKind, Lexer};
@@ -597,21 +599,25 @@ impl<'s> Parser<'s, '_> {
             return Ok(Some(node));
         }
         let chain_pos = self.peek().pos;
-        let mut fields: Vec<Box<str>> = Vec::new();
+        // The field items of a chain are adjacent in the source (`.a.b`).
+        let mut fields = String::new();
         while self.peek().kind == ItemKind::Field {
             let f = self.next();
-            fields.push(Box::from(&f.val[1..]));
+            if !fields.is_empty() {
+                fields.push('.');
+            }
+            fields.push_str(&f.val[1..]);
         }
         Ok(Some(match node {
             Arg::Field { mut idents, .. } => {
-                idents.extend(fields);
+                idents.extend(&fields);
                 Arg::Field {
                     pos: chain_pos,
                     idents,
                 }
             }
             Arg::Variable(mut v) => {
-                v.idents.extend(fields);
+                v.idents.extend(&fields);
                 v.pos = chain_pos;
                 Arg::Variable(v)
             }
@@ -628,7 +634,7 @@ impl<'s> Parser<'s, '_> {
             other => Arg::Chain {
                 pos: chain_pos,
                 base: Box::new(other),
-                fields,
+                fields: Idents::new(&fields),
             },
         }))
     }
@@ -643,27 +649,23 @@ impl<'s> Parser<'s, '_> {
                         crate::fmt::quote(&t.val)
                     )));
                 };
-                Arg::Ident {
-                    pos: t.pos,
-                    name: Box::from(&*t.val),
-                    func,
-                }
+                Arg::Ident { pos: t.pos, func }
             }
             ItemKind::Dot => Arg::Dot { pos: t.pos },
             ItemKind::Nil => Arg::Nil { pos: t.pos },
             ItemKind::Variable => {
                 let v = new_variable(t.pos, &t.val);
-                if !self.vars.iter().any(|n| *n == &*v.idents[0]) {
+                if !self.vars.iter().any(|n| *n == v.name()) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
-                        crate::fmt::quote(&v.idents[0])
+                        crate::fmt::quote(v.name())
                     )));
                 }
                 Arg::Variable(v)
             }
             ItemKind::Field => Arg::Field {
                 pos: t.pos,
-                idents: t.val[1..].split('.').map(Box::from).collect(),
+                idents: Idents::new(&t.val[1..]),
             },
             ItemKind::Bool => Arg::Bool {
                 pos: t.pos,
@@ -689,11 +691,17 @@ impl<'s> Parser<'s, '_> {
                 Arg::Pipe(Box::new(r?))
             }
             ItemKind::String | ItemKind::RawString => {
-                let s = unquote(&t.val).map_err(|e| self.errorf(e))?;
+                let s = unquote(t.val).map_err(|e| self.errorf(e))?;
+                let inner = &t.val[1..t.val.len() - 1];
+                let quoted = if s == inner {
+                    Quoted::Plain(t.val.as_bytes()[0])
+                } else {
+                    Quoted::Source(Box::from(t.val))
+                };
                 Arg::String {
                     pos: t.pos,
-                    quoted: Box::from(&*t.val),
                     text: s.into_boxed_str(),
+                    quoted,
                 }
             }
             _ => {
@@ -767,7 +775,7 @@ fn item_str<'s>(item: &Item<'s>) -> &'s str {
 fn new_variable(pos: usize, text: &str) -> Variable {
     Variable {
         pos,
-        idents: text.split('.').map(Box::from).collect(),
+        idents: Idents::new(text),
     }
 }
 
