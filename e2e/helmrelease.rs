@@ -1329,6 +1329,42 @@ fn render_and_schema_errors(env: &Env) -> Result<()> {
         stalled_with("ValuesSchemaViolation"),
     )?;
     let msg = &condition(&got, "Stalled").context("no Stalled")?.message;
+    // A pass that reaches the same outcome again (brought by an
+    // annotation change: no new generation, no reconcile request) shows
+    // its progress first; the progress must not stay behind, and the
+    // status writes must not bring pass after pass.
+    let status_write = |hr: &HelmRelease| -> Option<String> {
+        hr.metadata.managed_fields.as_ref()?.iter().find_map(|m| {
+            (m.manager.as_deref() == Some("berth") && m.subresource.as_deref() == Some("status"))
+                .then(|| m.time.as_ref().map(|t| t.0.to_string()))
+                .flatten()
+        })
+    };
+    let before = status_write(&get_hr(env, &ns, "strict")?).context("no status write by berth")?;
+    std::thread::sleep(Duration::from_millis(1100));
+    let api: Api<HelmRelease> = Api::namespaced(client(env)?, &ns);
+    env.rt.block_on(api.patch(
+        "strict",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": {"e2e.berth.dev/touched": "yes"}}})),
+    ))?;
+    wait_hr(env, &ns, "strict", "passed again", |hr| {
+        status_write(hr).is_some_and(|t| t > before)
+    })?;
+    std::thread::sleep(Duration::from_secs(3));
+    let got = get_hr(env, &ns, "strict")?;
+    ensure!(
+        condition(&got, "Reconciling").is_none()
+            && condition(&got, "Stalled").is_some_and(|c| c.reason == "ValuesSchemaViolation"),
+        "after a pass with the same outcome: {:?}",
+        got.status
+    );
+    let settled = status_write(&got);
+    std::thread::sleep(Duration::from_secs(2));
+    ensure!(
+        status_write(&get_hr(env, &ns, "strict")?) == settled,
+        "the status is still being written: passes keep coming"
+    );
     // Helm's words (its JSON-schema library prints numbers grouped).
     ensure!(
         msg.contains("strict:") && msg.contains("at '/port': maximum: got 700,000, want 65,535"),
@@ -1360,7 +1396,7 @@ fn spawn_berth(env: &Env, shard: &str, log: &std::path::Path) -> Result<std::pro
         .arg(format!("127.0.0.1:{port}"))
         .arg("--watch-label-selector")
         .arg(format!("{SHARD_LABEL}={shard}"))
-        .args(["--log-format", "json"])
+        .args(["--log-format", "json", "--leader-elect=false"])
         .env("RUST_LOG", "info,berth=debug")
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)

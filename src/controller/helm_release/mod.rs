@@ -47,7 +47,8 @@ use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{finalizer, Event as FinalizerEvent};
-use kube::runtime::reflector::{ObjectRef, Store as Reflector};
+use kube::runtime::reflector::{self, reflector, ObjectRef, Store as Reflector};
+use kube::runtime::{predicates, Predicate as _};
 use kube::runtime::{watcher, WatchStreamExt as _};
 use kube::ResourceExt;
 
@@ -80,7 +81,22 @@ pub async fn run(
     if let Some(selector) = &options.label_selector {
         watch = watch.labels(selector);
     }
-    let controller = Controller::new(api, watch)
+    // A HelmRelease is reconciled when its spec (generation), annotations
+    // (a reconcile request), finalizers or deletion change — not on
+    // status updates: each pass writes the status, and reacting to that
+    // would run the next pass at once (a failing release would retry
+    // without backoff, a stalled one would loop).
+    let (reader, writer) = reflector::store();
+    let trigger = reflector(writer, watcher(api, watch))
+        .applied_objects()
+        .predicate_filter(
+            predicates::generation
+                .combine(predicates::annotations)
+                .combine(predicates::finalizers)
+                .combine(|hr: &HelmRelease| hr.metadata.deletion_timestamp.as_ref().map(|_| 1)),
+            Default::default(),
+        );
+    let controller = Controller::for_stream(trigger, reader)
         .with_config(ControllerConfig::default().concurrency(options.concurrency));
     let releases = controller.store();
 
@@ -255,11 +271,28 @@ enum Outcome {
     },
 }
 
+impl Outcome {
+    /// A short name for logs.
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Waiting { .. } => "waiting",
+            Outcome::Stalled { .. } => "stalled",
+            Outcome::InSync { .. } => "in-sync",
+            Outcome::Released { .. } => "released",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 /// The per-pass facts the status is written from.
 struct Pass<'a> {
     hr: &'a HelmRelease,
     ctx: &'a Context,
     status: HelmReleaseStatus,
+    /// A progress status was patched during the pass: the stored status
+    /// is no longer the one the pass started from, so the outcome is
+    /// patched even when it equals that.
+    progress_shown: bool,
 }
 
 async fn reconcile_release(cached: &HelmRelease, ctx: &Context) -> Result<Action, Error> {
@@ -284,6 +317,7 @@ async fn reconcile_release(cached: &HelmRelease, ctx: &Context) -> Result<Action
         hr,
         ctx,
         status: old.clone(),
+        progress_shown: false,
     };
     pass.status.observed_generation = generation;
     pass.status.storage_namespace = Some(storage_namespace(hr));
@@ -292,6 +326,11 @@ async fn reconcile_release(cached: &HelmRelease, ctx: &Context) -> Result<Action
         pass.status.last_handled_reconcile_at = requested_at;
     }
     let outcome = run_pass(&mut pass).await;
+    tracing::debug!(
+        outcome = outcome.label(),
+        progress_shown = pass.progress_shown,
+        "pass done"
+    );
     let requeue = match &outcome {
         Outcome::Waiting { requeue, .. } => *requeue,
         Outcome::Failed {
@@ -991,8 +1030,9 @@ async fn mark_progressing(
         generation,
         now,
     );
-    if let Err(e) = patch_status(pass.ctx, pass.hr, &status).await {
-        tracing::debug!(error = %e, "failed to show progress");
+    match patch_status(pass.ctx, pass.hr, &status).await {
+        Ok(()) => pass.progress_shown = true,
+        Err(e) => tracing::debug!(error = %e, "failed to show progress"),
     }
 }
 
@@ -1201,8 +1241,9 @@ async fn write_status(
         publish(ctx, hr, type_, &reason, &note, action).await;
     }
     ctx.metrics.observe_release(hr, st);
-    if status_changed(old, st) {
+    if pass.progress_shown || status_changed(old, st) {
         patch_status(ctx, hr, st).await.map_err(Error::Status)?;
+        tracing::debug!("status written");
     }
     Ok(())
 }
