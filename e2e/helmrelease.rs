@@ -67,6 +67,10 @@ pub fn tests() -> Vec<crate::Test> {
             name: "helmrelease_cleanup_on_fail",
             run: cleanup_on_fail,
         },
+        crate::Test {
+            name: "helmrelease_no_cross_namespace_refs",
+            run: no_cross_namespace_refs,
+        },
     ]
 }
 
@@ -1631,5 +1635,73 @@ fn cleanup_on_fail(env: &Env) -> Result<()> {
     ensure!(statuses == ["deployed", "failed"], "helm history: {h:?}");
     env.cluster()?
         .kubectl_output(&["delete", "namespace", &ns, "--wait=false"])?;
+    Ok(())
+}
+
+static LOCKDOWN: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+
+/// `--no-cross-namespace-refs`: a controller (its own shard) that refuses
+/// a `chartRef` to another namespace with `AccessDenied`, and releases
+/// the same chart from the HelmRelease's own namespace.
+fn no_cross_namespace_refs(env: &Env) -> Result<()> {
+    let shard = "helmrelease-lockdown";
+    LOCKDOWN
+        .get_or_init(|| {
+            (|| -> Result<Arc<Context>> {
+                install_crds(env)?;
+                let client = client(env)?;
+                let store = Arc::new(berth::artifact::ArtifactStore::default());
+                let mut ctx = Context::new(client, store, Arc::new(UnavailableVerifier));
+                ctx.no_cross_namespace_refs = true;
+                let ctx = Arc::new(ctx);
+                let run_ctx = ctx.clone();
+                let options = RunOptions {
+                    concurrency: 2,
+                    label_selector: Some(format!("{SHARD_LABEL}={shard}")),
+                };
+                env.rt.spawn(async move {
+                    berth::controller::run(run_ctx, options, futures::future::pending::<()>())
+                        .await;
+                });
+                Ok(ctx)
+            })()
+            .map_err(|e| format!("{e:#}"))
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!("lockdown controller unavailable: {e}"))?;
+    let home = ClientHome::new(env, "hr-lockdown")?;
+    let repo = format!("hr-{}", random_hex(4)?);
+    let sources = create_namespace(env, "hr-lock-src")?;
+    let tenant = create_namespace(env, "hr-lock-tenant")?;
+    push(env, &home, &app_chart(env, &home, "1.0.0", VALUES)?, &repo)?;
+    source_in(env, &sources, shard, &repo, "^1")?;
+    source_in(env, &tenant, shard, &repo, "^1")?;
+    let hr = |source_ns: &str| {
+        json!({
+            "apiVersion": "berth.dev/v1alpha1", "kind": "HelmRelease",
+            "metadata": {"name": "app"},
+            "spec": {"chartRef": {"kind": "OCIRepository", "name": "app", "namespace": source_ns},
+                     "interval": "1h"},
+        })
+    };
+    apply_in(env, &tenant, shard, hr(&sources))?;
+    let got = wait_hr(env, &tenant, "app", "refused", |hr| {
+        condition(hr, "Stalled").is_some_and(|c| c.reason == "AccessDenied")
+    })?;
+    let msg = &condition(&got, "Stalled").context("no Stalled")?.message;
+    ensure!(
+        msg.contains(&format!("{sources}/app")),
+        "AccessDenied message: {msg}"
+    );
+    ensure!(
+        config_map(env, &tenant, "app-settings")?.is_none(),
+        "applied despite the refusal"
+    );
+    apply_in(env, &tenant, shard, hr(&tenant))?;
+    wait_ready(env, &tenant, "app", "1.0.0")?;
+    let cp = env.cluster()?;
+    for ns in [&sources, &tenant] {
+        cp.kubectl_output(&["delete", "namespace", ns, "--wait=false"])?;
+    }
     Ok(())
 }
