@@ -134,6 +134,17 @@ fn count_newlines(s: &str) -> usize {
 
 const EOF: Option<char> = None;
 
+/// ASCII bytes Go's `isAlphaNumeric` accepts: `_`, letters and digits.
+static ASCII_ALNUM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
+
 fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
@@ -617,7 +628,7 @@ impl<'s> Lexer<'s> {
     fn skip_ascii_alnum(&mut self) {
         let bytes = self.input.as_bytes();
         let mut p = self.pos;
-        while p < bytes.len() && (bytes[p].is_ascii_alphanumeric() || bytes[p] == b'_') {
+        while p < bytes.len() && ASCII_ALNUM[usize::from(bytes[p])] {
             p += 1;
         }
         self.pos = p;
@@ -689,27 +700,41 @@ impl<'s> Lexer<'s> {
 
     fn lex_quote(&mut self) -> Item<'s> {
         loop {
-            match self.next() {
-                Some('\\') => match self.next() {
+            // Go reads rune by rune; only `\`, `"` and newlines matter, so
+            // jump to the next of them.
+            let rest = &self.input.as_bytes()[self.pos..];
+            let Some(i) = memchr::memchr3(b'\\', b'"', b'\n', rest) else {
+                self.pos = self.input.len();
+                self.at_eof = true;
+                return self.error("unterminated quoted string".into());
+            };
+            let b = rest[i];
+            self.pos += i + 1;
+            match b {
+                b'\\' => match self.next() {
                     Some(c) if c != '\n' => {}
                     _ => return self.error("unterminated quoted string".into()),
                 },
-                None | Some('\n') => return self.error("unterminated quoted string".into()),
-                Some('"') => break,
-                _ => {}
+                b'"' => break,
+                _ => {
+                    self.line += 1;
+                    return self.error("unterminated quoted string".into());
+                }
             }
         }
         self.this_item(ItemKind::String)
     }
 
     fn lex_raw_quote(&mut self) -> Item<'s> {
-        loop {
-            match self.next() {
-                None => return self.error("unterminated raw quoted string".into()),
-                Some('`') => break,
-                _ => {}
-            }
-        }
+        let rest = &self.input.as_bytes()[self.pos..];
+        let Some(i) = memchr::memchr(b'`', rest) else {
+            self.line += count_newlines(&self.input[self.pos..]);
+            self.pos = self.input.len();
+            self.at_eof = true;
+            return self.error("unterminated raw quoted string".into());
+        };
+        self.line += count_newlines(&self.input[self.pos..self.pos + i]);
+        self.pos += i + 1;
         self.this_item(ItemKind::RawString)
     }
 }
@@ -759,6 +784,40 @@ mod tests {
         assert_eq!(
             kinds("a  {{- /* c */ -}}  b"),
             vec![(Text, "a".into()), (Text, "b".into()), (Eof, "".into())]
+        );
+    }
+
+    #[test]
+    fn quoted_strings_escapes_and_lines() {
+        use ItemKind::*;
+        let k = kinds("{{\"a\\\"b\" `x\ny` \"\\\\\"}}");
+        assert_eq!(k[1], (String, "\"a\\\"b\"".into()));
+        assert_eq!(k[3], (RawString, "`x\ny`".into()));
+        assert_eq!(k[5], (String, "\"\\\\\"".into()));
+        // The item after a raw string with a newline is on the next line.
+        let mut l = Lexer::new("{{`x\ny` 1}}", "", "");
+        let lines: Vec<(ItemKind, usize)> = std::iter::from_fn(|| {
+            let it = l.next_item();
+            (it.kind != Eof).then_some((it.kind, it.line))
+        })
+        .collect();
+        assert_eq!(lines[1], (RawString, 1));
+        assert_eq!(lines[3], (Number, 2));
+        assert_eq!(
+            kinds("{{\"ab")[1],
+            (Error, "unterminated quoted string".into())
+        );
+        assert_eq!(
+            kinds("{{\"a\nb\"}}")[1],
+            (Error, "unterminated quoted string".into())
+        );
+        assert_eq!(
+            kinds("{{\"a\\")[1],
+            (Error, "unterminated quoted string".into())
+        );
+        assert_eq!(
+            kinds("{{`ab")[1],
+            (Error, "unterminated raw quoted string".into())
         );
     }
 

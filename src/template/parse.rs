@@ -800,11 +800,13 @@ pub(crate) fn unquote(s: &str) -> Result<String, String> {
             Ok(inner.replace('\r', ""))
         }
         b'"' | b'\'' => {
-            if inner.contains('\n') {
+            let q = quote as char;
+            // One scan for the common case: no newline, escape or quote.
+            let plain = memchr::memchr3(b'\n', b'\\', quote, inner.as_bytes()).is_none();
+            if !plain && inner.contains('\n') {
                 return Err(SYNTAX.into());
             }
-            let q = quote as char;
-            if !inner.contains('\\') && !inner.contains(q) {
+            if plain || (!inner.contains('\\') && !inner.contains(q)) {
                 if quote == b'"' {
                     return Ok(inner.to_string());
                 }
