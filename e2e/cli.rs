@@ -2,19 +2,22 @@
 //! `suspend`, `resume`, `explain hr`) against the real control plane, on
 //! objects reconciled by an in-process controller of this file's shard.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{ensure, Context as _, Result};
 use berth::api::helm_release::HelmRelease;
 use berth::api::oci_repository::OCIRepository;
-use berth::controller::{Context, RunOptions, UnavailableVerifier};
+use berth::controller::Context;
 use kube::api::Api;
 use serde_json::json;
 
+use crate::env::berth::{
+    admin_config, apply, create_namespace, start_controller, SharedController,
+};
 use crate::env::registry::{random_hex, ClientHome};
 use crate::env::Env;
-use crate::metrics::{app_objects, apply, create_namespace, install_crds, wait_ready};
+use crate::metrics::{app_objects, wait_ready};
 
 pub fn tests() -> Vec<crate::Test> {
     vec![crate::Test {
@@ -23,42 +26,16 @@ pub fn tests() -> Vec<crate::Test> {
     }]
 }
 
-const SHARD_LABEL: &str = "e2e.berth.dev/controller";
 const SHARD: &str = "cli";
 
-static CONTROLLER: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+static CONTROLLER: SharedController = SharedController::new();
 
 /// The controllers for this file's objects (label `SHARD`), started once.
 fn controller(env: &Env) -> Result<Arc<Context>> {
-    CONTROLLER
-        .get_or_init(|| start_controller(env).map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(|e| anyhow::anyhow!("controller unavailable: {e}"))
-}
-
-fn start_controller(env: &Env) -> Result<Arc<Context>> {
-    install_crds(env)?;
-    let cluster = env.cluster()?;
-    let client = cluster.client(&env.rt)?;
-    let config = env.rt.block_on(async {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig)?;
-        kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
-    let store = Arc::new(berth::artifact::ArtifactStore::default());
-    let mut ctx = Context::new(client, store, Arc::new(UnavailableVerifier));
-    ctx.kube_config = Some(config);
-    let ctx = Arc::new(ctx);
-    let run_ctx = ctx.clone();
-    let options = RunOptions {
-        concurrency: 4,
-        label_selector: Some(format!("{SHARD_LABEL}={SHARD}")),
-    };
-    env.rt.spawn(async move {
-        berth::controller::run(run_ctx, options, futures::future::pending::<()>()).await;
-    });
-    Ok(ctx)
+    CONTROLLER.get("controller", || {
+        let config = admin_config(env)?;
+        start_controller(env, SHARD, 4, |ctx| ctx.kube_config = Some(config))
+    })
 }
 
 /// `berth ARGS… --kubeconfig K` → (exit status, stdout, stderr).

@@ -5,18 +5,22 @@
 //! Deployments out. At every step the real `helm` reads berth's release
 //! records (`helm list`, `helm history`, `helm get values`) and must agree.
 
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{bail, ensure, Context as _, Result};
+use anyhow::{ensure, Context as _, Result};
 use berth::api::helm_release::HelmRelease;
-use berth::controller::{Context, RunOptions, UnavailableVerifier};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use berth::controller::Context;
+use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
 
+use crate::env::berth::{
+    admin_config, apply as apply_in, client, create_namespace, helm, helm_json, install_crds,
+    kubectl_json, spawn_berth, start_controller, wait_hr, wait_until, SharedController,
+    SHARD_LABEL,
+};
 use crate::env::charts::{helm_push, package_files, PackagedChart};
 use crate::env::registry::{random_hex, run_output, ClientHome};
 use crate::env::Env;
@@ -74,123 +78,22 @@ pub fn tests() -> Vec<crate::Test> {
     ]
 }
 
-const WAIT: Duration = Duration::from_secs(90);
-const SHARD_LABEL: &str = "e2e.berth.dev/controller";
 const SHARD: &str = "helmrelease";
 
-static CONTROLLER: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+static CONTROLLER: SharedController = SharedController::new();
 
 /// The controllers for this file's objects (label `SHARD`), started once.
 fn controller(env: &Env) -> Result<Arc<Context>> {
-    CONTROLLER
-        .get_or_init(|| start_controller(env).map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(|e| anyhow::anyhow!("controller unavailable: {e}"))
-}
-
-fn start_controller(env: &Env) -> Result<Arc<Context>> {
-    install_crds(env)?;
-    let cluster = env.cluster()?;
-    let client = cluster.client(&env.rt)?;
-    let config = env.rt.block_on(async {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig)?;
-        kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-            .await
-            .map_err(anyhow::Error::from)
-    })?;
-    let store = Arc::new(berth::artifact::ArtifactStore::default());
-    let mut ctx = Context::new(client, store, Arc::new(UnavailableVerifier));
-    ctx.kube_config = Some(config);
-    let ctx = Arc::new(ctx);
-    let run_ctx = ctx.clone();
-    let options = RunOptions {
-        concurrency: 4,
-        label_selector: Some(format!("{SHARD_LABEL}={SHARD}")),
-    };
-    env.rt.spawn(async move {
-        berth::controller::run(run_ctx, options, futures::future::pending::<()>()).await;
-    });
-    Ok(ctx)
-}
-
-fn install_crds(env: &Env) -> Result<()> {
-    let client = env.cluster()?.client(&env.rt)?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client);
-    for crd in berth::api::crds() {
-        let name = crd.metadata.name.clone().context("a CRD without a name")?;
-        env.rt.block_on(crds.patch(
-            &name,
-            &PatchParams::apply("berth-e2e").force(),
-            &Patch::Apply(&crd),
-        ))?;
-        let start = Instant::now();
-        loop {
-            let got = env.rt.block_on(crds.get(&name))?;
-            let established = got
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            if established {
-                break;
-            }
-            ensure!(start.elapsed() < WAIT, "CRD {name} not Established");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-    Ok(())
-}
-
-fn client(env: &Env) -> Result<kube::Client> {
-    env.cluster()?.client(&env.rt)
-}
-
-fn create_namespace(env: &Env, prefix: &str) -> Result<String> {
-    let ns = format!("{prefix}-{}", random_hex(3)?);
-    let api: Api<Namespace> = Api::all(client(env)?);
-    let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))?;
-    env.rt.block_on(api.create(&PostParams::default(), &obj))?;
-    Ok(ns)
+    CONTROLLER.get("controller", || {
+        let config = admin_config(env)?;
+        start_controller(env, SHARD, 4, |ctx| ctx.kube_config = Some(config))
+    })
 }
 
 /// Apply an object of this file's shard (server-side apply, as a user
 /// would `kubectl apply --server-side`).
 fn apply(env: &Env, ns: &str, obj: Value) -> Result<()> {
     apply_in(env, ns, SHARD, obj)
-}
-
-/// `apply` for the objects of another controller (`shard`).
-fn apply_in(env: &Env, ns: &str, shard: &str, obj: Value) -> Result<()> {
-    let mut obj = obj;
-    obj["metadata"]["namespace"] = json!(ns);
-    obj["metadata"]["labels"][SHARD_LABEL] = json!(shard);
-    let kind = obj["kind"].as_str().context("kind")?.to_string();
-    let name = obj["metadata"]["name"]
-        .as_str()
-        .context("name")?
-        .to_string();
-    let client = client(env)?;
-    let params = PatchParams::apply("e2e-user").force();
-    match kind.as_str() {
-        "HelmRelease" => {
-            let api: Api<HelmRelease> = Api::namespaced(client, ns);
-            env.rt
-                .block_on(api.patch(&name, &params, &Patch::Apply(&obj)))?;
-        }
-        "OCIRepository" => {
-            let api: Api<berth::api::oci_repository::OCIRepository> = Api::namespaced(client, ns);
-            env.rt
-                .block_on(api.patch(&name, &params, &Patch::Apply(&obj)))?;
-        }
-        "ConfigMap" => {
-            let api: Api<ConfigMap> = Api::namespaced(client, ns);
-            env.rt
-                .block_on(api.patch(&name, &params, &Patch::Apply(&obj)))?;
-        }
-        other => bail!("apply: unexpected kind {other}"),
-    }
-    Ok(())
 }
 
 fn get_hr(env: &Env, ns: &str, name: &str) -> Result<HelmRelease> {
@@ -206,30 +109,6 @@ fn condition<'a>(hr: &'a HelmRelease, type_: &str) -> Option<&'a Condition> {
         .find(|c| c.type_ == type_)
 }
 
-/// Poll the HelmRelease until `done` holds; the error shows the status.
-fn wait_hr(
-    env: &Env,
-    ns: &str,
-    name: &str,
-    what: &str,
-    done: impl Fn(&HelmRelease) -> bool,
-) -> Result<HelmRelease> {
-    let start = Instant::now();
-    loop {
-        let hr = get_hr(env, ns, name)?;
-        if done(&hr) {
-            return Ok(hr);
-        }
-        if start.elapsed() > WAIT {
-            bail!(
-                "HelmRelease {ns}/{name}: not {what} after {WAIT:?}; status:\n{}",
-                serde_json::to_string_pretty(&hr.status).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
 fn ready_at(hr: &HelmRelease, chart_version: &str) -> bool {
     let st = hr.status.as_ref();
     condition(hr, "Ready").is_some_and(|c| c.status == "True")
@@ -241,26 +120,6 @@ fn wait_ready(env: &Env, ns: &str, name: &str, chart_version: &str) -> Result<He
     wait_hr(env, ns, name, &format!("Ready at {chart_version}"), |hr| {
         ready_at(hr, chart_version)
     })
-}
-
-/// `helm --kubeconfig K ARGS…` → stdout, failing on a non-zero exit.
-fn helm(env: &Env, home: &ClientHome, args: &[&str]) -> Result<String> {
-    let mut cmd = home.command(&env.tools, "helm");
-    cmd.arg("--kubeconfig")
-        .arg(&env.cluster()?.kubeconfig)
-        .args(args);
-    let out = run_output(cmd)?;
-    ensure!(
-        out.status.success(),
-        "helm {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn helm_json(env: &Env, home: &ClientHome, args: &[&str]) -> Result<Value> {
-    let text = helm(env, home, args)?;
-    serde_json::from_str(&text).with_context(|| format!("helm {args:?} printed {text}"))
 }
 
 /// `helm history` as (revision, status, chart, description).
@@ -283,25 +142,9 @@ fn history(
     Ok(out)
 }
 
-fn kubectl_json(env: &Env, args: &[&str]) -> Result<Value> {
-    let text = env.cluster()?.kubectl_output(args)?;
-    Ok(serde_json::from_str(&text)?)
-}
-
 fn config_map(env: &Env, ns: &str, name: &str) -> Result<Option<ConfigMap>> {
     let api: Api<ConfigMap> = Api::namespaced(client(env)?, ns);
     Ok(env.rt.block_on(api.get_opt(name))?)
-}
-
-fn wait_until(what: &str, f: impl Fn() -> Result<bool>) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        if f()? {
-            return Ok(());
-        }
-        ensure!(start.elapsed() < WAIT, "not {what} after {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 const DEPLOYMENT: &str = r#"apiVersion: apps/v1
@@ -1383,38 +1226,6 @@ fn render_and_schema_errors(env: &Env) -> Result<()> {
     Ok(())
 }
 
-/// The built `berth controller` for the objects labelled `shard`, its
-/// log in `log`.
-fn spawn_berth(env: &Env, shard: &str, log: &std::path::Path) -> Result<std::process::Child> {
-    use std::os::unix::process::CommandExt;
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
-    let port = crate::env::process::free_port()?;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
-    cmd.arg("controller")
-        .arg("--kubeconfig")
-        .arg(&env.cluster()?.kubeconfig)
-        .arg("--metrics-addr")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--watch-label-selector")
-        .arg(format!("{SHARD_LABEL}={shard}"))
-        .args(["--log-format", "json", "--leader-elect=false"])
-        .env("RUST_LOG", "info,berth=debug")
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    cmd.spawn().context("failed to start berth controller")
-}
-
 /// The real crash: the `berth controller` process is SIGKILLed while an
 /// upgrade waits for a Deployment that never becomes Available, leaving
 /// revision 2 `pending-upgrade` (the state in which the real helm refuses
@@ -1441,7 +1252,16 @@ fn killed_mid_upgrade(env: &Env) -> Result<()> {
         })
     };
     apply_in(env, &ns, shard, hr("120s"))?;
-    let mut child = spawn_berth(env, shard, &log)?;
+    // The built `berth controller` for the objects labelled `shard`.
+    let selector = format!("{SHARD_LABEL}={shard}");
+    let args = [
+        "--watch-label-selector",
+        &selector,
+        "--log-format",
+        "json",
+        "--leader-elect=false",
+    ];
+    let mut child = spawn_berth(env, &args, &log)?;
     let result = (|| -> Result<()> {
         wait_ready(env, &ns, "app", "1.0.0")?;
         let stuck = VALUES.replace("stuck: false", "stuck: true");
@@ -1452,7 +1272,6 @@ fn killed_mid_upgrade(env: &Env) -> Result<()> {
         })?;
         // SIGKILL: no chance to clean up.
         child.kill()?;
-        child.wait()?;
         std::thread::sleep(Duration::from_secs(1));
         let st = helm_json(env, &home, &["status", "app", "-n", &ns, "-o", "json"])?;
         ensure!(
@@ -1463,7 +1282,7 @@ fn killed_mid_upgrade(env: &Env) -> Result<()> {
         // A shorter upgrade timeout for the rest of the test, then a new
         // process.
         apply_in(env, &ns, shard, hr("5s"))?;
-        child = spawn_berth(env, shard, &log)?;
+        child = spawn_berth(env, &args, &log)?;
         let got = wait_hr(env, &ns, "app", "remediated after the restart", |hr| {
             condition(hr, "Remediated").is_some_and(|c| c.status == "True")
                 && condition(hr, "Stalled").is_some_and(|c| c.status == "True")
@@ -1495,7 +1314,6 @@ fn killed_mid_upgrade(env: &Env) -> Result<()> {
         Ok(())
     })();
     let _ = child.kill();
-    let _ = child.wait();
     if result.is_err() {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
@@ -1638,37 +1456,16 @@ fn cleanup_on_fail(env: &Env) -> Result<()> {
     Ok(())
 }
 
-static LOCKDOWN: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+static LOCKDOWN: SharedController = SharedController::new();
 
 /// `--no-cross-namespace-refs`: a controller (its own shard) that refuses
 /// a `chartRef` to another namespace with `AccessDenied`, and releases
 /// the same chart from the HelmRelease's own namespace.
 fn no_cross_namespace_refs(env: &Env) -> Result<()> {
     let shard = "helmrelease-lockdown";
-    LOCKDOWN
-        .get_or_init(|| {
-            (|| -> Result<Arc<Context>> {
-                install_crds(env)?;
-                let client = client(env)?;
-                let store = Arc::new(berth::artifact::ArtifactStore::default());
-                let mut ctx = Context::new(client, store, Arc::new(UnavailableVerifier));
-                ctx.no_cross_namespace_refs = true;
-                let ctx = Arc::new(ctx);
-                let run_ctx = ctx.clone();
-                let options = RunOptions {
-                    concurrency: 2,
-                    label_selector: Some(format!("{SHARD_LABEL}={shard}")),
-                };
-                env.rt.spawn(async move {
-                    berth::controller::run(run_ctx, options, futures::future::pending::<()>())
-                        .await;
-                });
-                Ok(ctx)
-            })()
-            .map_err(|e| format!("{e:#}"))
-        })
-        .clone()
-        .map_err(|e| anyhow::anyhow!("lockdown controller unavailable: {e}"))?;
+    LOCKDOWN.get("lockdown controller", || {
+        start_controller(env, shard, 2, |ctx| ctx.no_cross_namespace_refs = true)
+    })?;
     let home = ClientHome::new(env, "hr-lockdown")?;
     let repo = format!("hr-{}", random_hex(4)?);
     let sources = create_namespace(env, "hr-lock-src")?;

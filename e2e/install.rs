@@ -10,21 +10,22 @@
 //! ServiceAccount and applies one with it.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _, Result};
 use berth::api::helm_release::HelmRelease;
 use berth::api::oci_repository::OCIRepository;
-use berth::controller::{Context, RunOptions, UnavailableVerifier};
 use k8s_openapi::api::authentication::v1::TokenRequest;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{json, Value};
 
+use crate::env::berth::{
+    admin_config, client, create_namespace, helm, kubectl_json, start_controller_as, wait_hr,
+    wait_until, SHARD_LABEL,
+};
 use crate::env::charts::{helm_push, package_files};
-use crate::env::registry::{random_hex, run_output, ClientHome};
+use crate::env::registry::{random_hex, ClientHome};
 use crate::env::Env;
 
 pub fn tests() -> Vec<crate::Test> {
@@ -51,9 +52,6 @@ pub fn tests() -> Vec<crate::Test> {
         },
     ]
 }
-
-const WAIT: Duration = Duration::from_secs(90);
-const SHARD_LABEL: &str = "e2e.berth.dev/controller";
 
 fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -90,25 +88,6 @@ fn crds_match_berth_crds(_env: &Env) -> Result<()> {
     Ok(())
 }
 
-fn client(env: &Env) -> Result<kube::Client> {
-    env.cluster()?.client(&env.rt)
-}
-
-/// `helm --kubeconfig <admin> ARGS…` → stdout.
-fn helm(env: &Env, home: &ClientHome, args: &[&str]) -> Result<String> {
-    let mut cmd = home.command(&env.tools, "helm");
-    cmd.arg("--kubeconfig")
-        .arg(&env.cluster()?.kubeconfig)
-        .args(args);
-    let out = run_output(cmd)?;
-    ensure!(
-        out.status.success(),
-        "helm {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// `helm install <release> charts/berth -n <ns> --create-namespace
 /// --set …`.
 fn helm_install(
@@ -126,22 +105,6 @@ fn helm_install(
     }
     helm(env, home, &args)?;
     Ok(())
-}
-
-fn kubectl_json(env: &Env, args: &[&str]) -> Result<Value> {
-    let text = env.cluster()?.kubectl_output(args)?;
-    Ok(serde_json::from_str(&text)?)
-}
-
-fn wait_until(what: &str, f: impl Fn() -> Result<bool>) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        if f()? {
-            return Ok(());
-        }
-        ensure!(start.elapsed() < WAIT, "not {what} after {WAIT:?}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 /// Wait for Deployment `ns/name` to be Available (kwok runs its pod).
@@ -450,7 +413,6 @@ fn kustomize(env: &Env) -> Result<()> {
 /// A kube config authenticated as ServiceAccount `ns/name` with a token
 /// from the TokenRequest API (what the kubelet mounts into berth's pod).
 fn service_account_config(env: &Env, ns: &str, name: &str) -> Result<kube::Config> {
-    let cp = env.cluster()?;
     let api: Api<ServiceAccount> = Api::namespaced(client(env)?, ns);
     let request: TokenRequest = serde_json::from_value(json!({
         "spec": {"audiences": [], "expirationSeconds": 3600}
@@ -462,11 +424,7 @@ fn service_account_config(env: &Env, ns: &str, name: &str) -> Result<kube::Confi
         .status
         .context("TokenRequest without a status")?
         .token;
-    let kubeconfig = kube::config::Kubeconfig::read_from(&cp.kubeconfig)?;
-    let mut config = env.rt.block_on(kube::Config::from_custom_kubeconfig(
-        kubeconfig,
-        &Default::default(),
-    ))?;
+    let mut config = admin_config(env)?;
     config.auth_info = serde_json::from_value(json!({ "token": token }))?;
     Ok(config)
 }
@@ -483,18 +441,10 @@ fn start_berth(
         let _guard = env.rt.enter();
         kube::Client::try_from(config.clone())?
     };
-    let store = Arc::new(berth::artifact::ArtifactStore::default());
-    let mut ctx = Context::new(client.clone(), store, Arc::new(UnavailableVerifier));
-    ctx.kube_config = Some(config);
-    ctx.default_service_account = default_service_account.map(str::to_string);
-    let ctx = Arc::new(ctx);
-    let options = RunOptions {
-        concurrency: 2,
-        label_selector: Some(format!("{SHARD_LABEL}={shard}")),
-    };
-    env.rt.spawn(async move {
-        berth::controller::run(ctx, options, futures::future::pending::<()>()).await;
-    });
+    start_controller_as(env, client.clone(), shard, 2, |ctx| {
+        ctx.kube_config = Some(config);
+        ctx.default_service_account = default_service_account.map(str::to_string);
+    })?;
     Ok(client)
 }
 
@@ -539,14 +489,6 @@ fn push_app(env: &Env, home: &ClientHome) -> Result<String> {
     Ok(reg.oci_url(&format!("{repo}/app")))
 }
 
-fn create_namespace(env: &Env, prefix: &str) -> Result<String> {
-    let ns = format!("{prefix}-{}", random_hex(3)?);
-    let api: Api<Namespace> = Api::all(client(env)?);
-    let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}}))?;
-    env.rt.block_on(api.create(&PostParams::default(), &obj))?;
-    Ok(ns)
-}
-
 /// The OCIRepository `app` and HelmRelease `name` of `shard`, applied
 /// with the admin credential (as a user would).
 fn apply_release(
@@ -589,30 +531,6 @@ fn apply_release(
 
 fn condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.type_ == type_)
-}
-
-fn wait_hr(
-    env: &Env,
-    ns: &str,
-    name: &str,
-    what: &str,
-    done: impl Fn(&HelmRelease) -> bool,
-) -> Result<HelmRelease> {
-    let api: Api<HelmRelease> = Api::namespaced(client(env)?, ns);
-    let start = Instant::now();
-    loop {
-        let hr = env.rt.block_on(api.get(name))?;
-        if done(&hr) {
-            return Ok(hr);
-        }
-        if start.elapsed() > WAIT {
-            bail!(
-                "HelmRelease {ns}/{name}: not {what} after {WAIT:?}; status:\n{}",
-                serde_json::to_string_pretty(&hr.status).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 fn hr_ready(hr: &HelmRelease) -> bool {

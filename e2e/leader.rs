@@ -3,22 +3,19 @@
 //! within the lease duration; a leader that finds its Lease taken exits
 //! non-zero; SIGTERM makes the leader release the Lease and exit 0.
 
-use std::os::unix::process::CommandExt as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _, Result};
 use berth::api::oci_repository::OCIRepository;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
-use kube::api::{Api, Patch, PatchParams, PostParams};
-use serde_json::{json, Value};
+use kube::api::{Api, PostParams};
+use serde_json::json;
 
+use crate::env::berth::{
+    create_namespace, install_crds, spawn_berth_with, BerthProcess, SHARD_LABEL,
+};
 use crate::env::charts::{helm_push, package_chart};
-use crate::env::process::free_port;
 use crate::env::registry::{random_hex, ClientHome};
 use crate::env::Env;
 
@@ -31,7 +28,6 @@ pub fn tests() -> Vec<crate::Test> {
 
 /// The label the e2e controllers shard on (shared with the other files'
 /// controllers); these processes watch only `leader`.
-const SHARD_LABEL: &str = "e2e.berth.dev/controller";
 const SHARD: &str = "leader";
 const LEASE: &str = "berth-e2e-leader";
 /// `--leader-election-lease-duration`, `-renew-deadline`, `-retry-period`.
@@ -40,143 +36,59 @@ const RENEW_DEADLINE: &str = "3s";
 const RETRY_PERIOD: Duration = Duration::from_secs(1);
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A `berth controller` child process with its own JSON log; killed when
-/// dropped.
+/// A `berth controller` candidate (its identity the pod name) with its
+/// own JSON log; killed when dropped.
 struct Berth {
     identity: String,
-    log: PathBuf,
-    metrics_port: u16,
-    child: Child,
+    process: BerthProcess,
 }
 
 impl Berth {
     fn spawn(env: &Env, ns: &str, identity: &str) -> Result<Berth> {
         let log = env.dir.path().join(format!("leader-{identity}.log"));
-        let out = std::fs::File::create(&log)?;
-        let metrics_port = free_port()?;
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.arg("controller")
-            .arg("--kubeconfig")
-            .arg(&env.cluster()?.kubeconfig)
-            .arg("--metrics-addr")
-            .arg(format!("127.0.0.1:{metrics_port}"))
-            .args(["--log-format", "json", "--concurrency", "2"])
-            .arg("--watch-label-selector")
-            .arg(format!("{SHARD_LABEL}={SHARD}"))
+        let selector = format!("{SHARD_LABEL}={SHARD}");
+        let lease_duration = format!(
+            "--leader-election-lease-duration={}s",
+            LEASE_DURATION.as_secs()
+        );
+        let renew_deadline = format!("--leader-election-renew-deadline={RENEW_DEADLINE}");
+        let retry_period = format!("--leader-election-retry-period={}s", RETRY_PERIOD.as_secs());
+        let args = [
+            "--log-format",
+            "json",
+            "--concurrency",
+            "2",
+            "--watch-label-selector",
+            &selector,
             // Default on; said here so the test reads as what it tests.
-            .arg("--leader-elect")
-            .args(["--leader-election-namespace", ns])
-            .args(["--leader-election-id", LEASE])
-            .arg(format!(
-                "--leader-election-lease-duration={}s",
-                LEASE_DURATION.as_secs()
-            ))
-            .arg(format!("--leader-election-renew-deadline={RENEW_DEADLINE}"))
-            .arg(format!(
-                "--leader-election-retry-period={}s",
-                RETRY_PERIOD.as_secs()
-            ))
+            "--leader-elect",
+            "--leader-election-namespace",
+            ns,
+            "--leader-election-id",
+            LEASE,
+            &lease_duration,
+            &renew_deadline,
+            &retry_period,
+        ];
+        let process = spawn_berth_with(env, &args, &log, |cmd| {
             // The identity a pod gets from the downward API.
-            .env("POD_NAME", identity)
-            .env_remove("POD_NAMESPACE")
-            .env("RUST_LOG", "info,berth=debug")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out);
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("failed to start berth controller {identity}"))?;
+            cmd.env("POD_NAME", identity).env_remove("POD_NAMESPACE");
+        })
+        .with_context(|| format!("failed to start berth controller {identity}"))?;
         Ok(Berth {
             identity: identity.to_string(),
-            log,
-            metrics_port,
-            child,
-        })
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn log_lines(&self) -> Vec<Value> {
-        self.log_text()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    /// Whether its log shows a registry poll of `ns/name`.
-    fn polled(&self, ns: &str, name: &str) -> bool {
-        self.log_lines().iter().any(|v| {
-            v["fields"]["message"] == "polled"
-                && v["fields"]["namespace"] == ns
-                && v["fields"]["name"] == name
+            process,
         })
     }
 
     /// Every log line about an OCIRepository or HelmRelease reconcile
     /// (poll lines, reconcile spans).
     fn reconcile_lines(&self) -> Vec<String> {
-        self.log_lines()
+        self.log_json()
             .into_iter()
             .filter(|v| v["fields"]["message"] == "polled" || v["span"]["name"] == "reconcile")
             .map(|v| v.to_string())
             .collect()
-    }
-
-    fn signal(&self, signal: i32) {
-        // SAFETY: plain syscall on our own child.
-        unsafe {
-            libc::kill(self.child.id() as i32, signal);
-        }
-    }
-
-    fn exited(&mut self) -> Result<Option<ExitStatus>> {
-        Ok(self.child.try_wait()?)
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            if start.elapsed() > timeout {
-                bail!(
-                    "{} still running {timeout:?} later; log:\n{}",
-                    self.identity,
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `/metrics`, after checking both probes answer 200.
-    fn scrape(&self, env: &Env) -> Result<String> {
-        let port = self.metrics_port;
-        env.rt.block_on(async {
-            let client = reqwest::Client::new();
-            for probe in ["healthz", "readyz"] {
-                let r = client
-                    .get(format!("http://127.0.0.1:{port}/{probe}"))
-                    .send()
-                    .await?;
-                ensure!(r.status().is_success(), "/{probe} answered {}", r.status());
-            }
-            let r = client
-                .get(format!("http://127.0.0.1:{port}/metrics"))
-                .send()
-                .await?;
-            Ok(r.text().await?)
-        })
     }
 
     fn leader_gauge(&self, env: &Env, ns: &str) -> Result<String> {
@@ -190,36 +102,17 @@ impl Berth {
     }
 }
 
-impl Drop for Berth {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+impl std::ops::Deref for Berth {
+    type Target = BerthProcess;
+    fn deref(&self) -> &BerthProcess {
+        &self.process
     }
 }
 
-fn install_crds(env: &Env) -> Result<()> {
-    let client = env.cluster()?.client(&env.rt)?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client);
-    for crd in berth::api::crds() {
-        let name = crd.metadata.name.clone().context("a CRD without a name")?;
-        env.rt.block_on(crds.patch(
-            &name,
-            &PatchParams::apply("berth-e2e").force(),
-            &Patch::Apply(&crd),
-        ))?;
-        wait_for(&format!("CRD {name} Established"), || {
-            let got = env.rt.block_on(crds.get(&name))?;
-            Ok(got
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True"))
-        })?;
+impl std::ops::DerefMut for Berth {
+    fn deref_mut(&mut self) -> &mut BerthProcess {
+        &mut self.process
     }
-    Ok(())
 }
 
 fn wait_for(what: &str, mut done: impl FnMut() -> Result<bool>) -> Result<()> {
@@ -298,12 +191,7 @@ fn election_failover_and_release(env: &Env) -> Result<()> {
     let chart = package_chart(env, &home, "led", "0.1.0")?;
     let pushed = helm_push(env, &home, &chart, &reg.host, &repo, &["--plain-http"])?;
     let url = reg.oci_url(&format!("{repo}/led"));
-    let ns = format!("leader-{}", random_hex(3)?);
-    let namespaces: Api<Namespace> = Api::all(env.cluster()?.client(&env.rt)?);
-    env.rt.block_on(namespaces.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": ns}}))?,
-    ))?;
+    let ns = create_namespace(env, "leader")?;
 
     // Two candidates at once: exactly one holds the Lease.
     let a = Berth::spawn(env, &ns, "berth-a")?;

@@ -6,18 +6,21 @@
 //! poll costs.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _, Result};
 use berth::api::oci_repository::OCIRepository;
-use berth::controller::{Context, RunOptions, UnavailableVerifier};
+use berth::controller::{Context, UnavailableVerifier};
 use berth_oci::Digest;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 
+use crate::env::berth::{
+    client, create_namespace, install_crds, spawn_berth, start_controller, SharedController,
+    SHARD_LABEL,
+};
 use crate::env::charts::{helm_push, package_chart};
 use crate::env::process::{free_port, Process};
 use crate::env::registry::{random_hex, run_ok, ClientHome, Registry};
@@ -59,19 +62,14 @@ pub fn tests() -> Vec<crate::Test> {
 const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 const WAIT: Duration = Duration::from_secs(60);
 
-static CONTROLLER: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+static CONTROLLER: SharedController = SharedController::new();
 
 /// The controller, started once for every test of this file: CRDs
 /// applied, then `berth::controller::run` on the suite's runtime.
 fn controller(env: &Env) -> Result<Arc<Context>> {
-    CONTROLLER
-        .get_or_init(|| start_controller(env).map_err(|e| format!("{e:#}")))
-        .clone()
-        .map_err(|e| anyhow::anyhow!("controller unavailable: {e}"))
-}
-
-fn start_controller(env: &Env) -> Result<Arc<Context>> {
-    start_shard(env, "in-process", Arc::new(UnavailableVerifier))
+    CONTROLLER.get("controller", || {
+        start_shard(env, "in-process", Arc::new(UnavailableVerifier))
+    })
 }
 
 /// A controller on the suite's runtime for the objects labelled `shard`.
@@ -80,73 +78,12 @@ fn start_shard(
     shard: &str,
     verifier: Arc<dyn berth::controller::Verifier>,
 ) -> Result<Arc<Context>> {
-    install_crds(env)?;
-    let client = env.cluster()?.client(&env.rt)?;
-    let store = Arc::new(berth::artifact::ArtifactStore::default());
-    let mut ctx = Context::new(client, store, verifier);
-    // Deleted sources are forgotten within seconds (the default is 30s).
-    ctx.gc_interval = Duration::from_secs(2);
-    let ctx = Arc::new(ctx);
-    let run_ctx = ctx.clone();
-    let options = RunOptions {
-        concurrency: 4,
-        label_selector: Some(format!("{SHARD_LABEL}={shard}")),
-    };
-    env.rt.spawn(async move {
-        berth::controller::run(run_ctx, options, futures::future::pending::<()>()).await;
-    });
-    Ok(ctx)
+    start_controller(env, shard, 4, |ctx| {
+        ctx.verifier = verifier;
+        // Deleted sources are forgotten within seconds (the default is 30s).
+        ctx.gc_interval = Duration::from_secs(2);
+    })
 }
-
-/// Apply berth's CRDs (server-side apply, idempotent) and wait until
-/// they are Established.
-fn install_crds(env: &Env) -> Result<()> {
-    let cluster = env.cluster()?;
-    let client = cluster.client(&env.rt)?;
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in berth::api::crds() {
-        let name = crd.metadata.name.clone().context("a CRD without a name")?;
-        env.rt.block_on(crds.patch(
-            &name,
-            &PatchParams::apply("berth-e2e").force(),
-            &Patch::Apply(&crd),
-        ))?;
-        let start = Instant::now();
-        loop {
-            let got = env.rt.block_on(crds.get(&name))?;
-            let established = got
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            if established {
-                break;
-            }
-            ensure!(start.elapsed() < WAIT, "CRD {name} not Established");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-    Ok(())
-}
-
-fn kube_client(env: &Env) -> Result<kube::Client> {
-    env.cluster()?.client(&env.rt)
-}
-
-fn create_namespace(env: &Env, prefix: &str) -> Result<String> {
-    let ns = format!("{prefix}-{}", random_hex(3)?);
-    let api: Api<Namespace> = Api::all(kube_client(env)?);
-    let obj: Namespace = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": ns}
-    }))?;
-    env.rt.block_on(api.create(&PostParams::default(), &obj))?;
-    Ok(ns)
-}
-
-/// The label that shards the test objects between the controllers of the
-/// run (the in-process one, the Cosign one, the binary).
-const SHARD_LABEL: &str = "e2e.berth.dev/controller";
 
 fn create_repo(env: &Env, ns: &str, name: &str, spec: serde_json::Value) -> Result<()> {
     create_repo_for(env, "in-process", ns, name, spec)
@@ -159,7 +96,7 @@ fn create_repo_for(
     name: &str,
     spec: serde_json::Value,
 ) -> Result<()> {
-    let api: Api<OCIRepository> = Api::namespaced(kube_client(env)?, ns);
+    let api: Api<OCIRepository> = Api::namespaced(client(env)?, ns);
     let obj: OCIRepository = serde_json::from_value(serde_json::json!({
         "apiVersion": "berth.dev/v1alpha1",
         "kind": "OCIRepository",
@@ -172,14 +109,14 @@ fn create_repo_for(
 }
 
 fn patch_repo(env: &Env, ns: &str, name: &str, patch: serde_json::Value) -> Result<()> {
-    let api: Api<OCIRepository> = Api::namespaced(kube_client(env)?, ns);
+    let api: Api<OCIRepository> = Api::namespaced(client(env)?, ns);
     env.rt
         .block_on(api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)))?;
     Ok(())
 }
 
 fn get_repo(env: &Env, ns: &str, name: &str) -> Result<OCIRepository> {
-    let api: Api<OCIRepository> = Api::namespaced(kube_client(env)?, ns);
+    let api: Api<OCIRepository> = Api::namespaced(client(env)?, ns);
     Ok(env.rt.block_on(api.get(name))?)
 }
 
@@ -554,7 +491,7 @@ fn semver_tag_digest_and_polling_cost(env: &Env) -> Result<()> {
     );
 
     // Events: a NewArtifact per revision.
-    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(kube_client(env)?, &ns);
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client(env)?, &ns);
     let list = env.rt.block_on(events.list(&Default::default()))?;
     let new_artifacts: Vec<String> = list
         .items
@@ -614,7 +551,7 @@ fn failures_and_verify(env: &Env) -> Result<()> {
     wait_failure(env, &ns, "no-tag", "TagNotFound")?;
     // Deleted: the controller forgets its registry client (gc every 2s here).
     ensure!(ctx.registry_counters(&ns, "no-tag").is_some());
-    let api: Api<OCIRepository> = Api::namespaced(kube_client(env)?, &ns);
+    let api: Api<OCIRepository> = Api::namespaced(client(env)?, &ns);
     env.rt
         .block_on(api.delete("no-tag", &DeleteParams::default()))?;
     let deleted = Instant::now();
@@ -789,7 +726,7 @@ fn put_secret(
     type_: Option<&str>,
     data: &[(&str, &[u8])],
 ) -> Result<()> {
-    let api: Api<Secret> = Api::namespaced(kube_client(env)?, ns);
+    let api: Api<Secret> = Api::namespaced(client(env)?, ns);
     let mut s = Secret {
         type_: type_.map(str::to_string),
         ..Secret::default()
@@ -901,7 +838,7 @@ fn auth_and_tls(env: &Env) -> Result<()> {
 
     // The same docker config as a ServiceAccount's imagePullSecret.
     let sa_api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
-        Api::namespaced(kube_client(env)?, &ns);
+        Api::namespaced(client(env)?, &ns);
     let sa: k8s_openapi::api::core::v1::ServiceAccount =
         serde_json::from_value(serde_json::json!({
             "metadata": {"name": "puller"},
@@ -1041,9 +978,7 @@ fn registry_restart(env: &Env) -> Result<()> {
 /// logs: it reconciles a source (its own log shows the poll), and SIGTERM
 /// stops it cleanly (exit status 0, "stopped" logged).
 fn controller_binary(env: &Env) -> Result<()> {
-    use std::os::unix::process::CommandExt;
     install_crds(env)?;
-    let cluster = env.cluster()?;
     let regs = env.registries()?;
     let reg = &regs.referrers;
     let home = ClientHome::new(env, "ocirepo-binary")?;
@@ -1053,29 +988,19 @@ fn controller_binary(env: &Env) -> Result<()> {
     let ns = create_namespace(env, "ocirepo-binary")?;
 
     let log_path = env.dir.path().join("berth-controller.log");
-    let log = std::fs::File::create(&log_path)?;
-    let metrics_port = free_port()?;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
-    cmd.arg("controller")
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .arg("--metrics-addr")
-        .arg(format!("127.0.0.1:{metrics_port}"))
-        .args(["--log-format", "json", "--concurrency", "2"])
-        .arg("--watch-label-selector")
-        .arg(format!("{SHARD_LABEL}=binary"))
-        .env("RUST_LOG", "info,berth=debug")
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().context("failed to start berth controller")?;
+    let selector = format!("{SHARD_LABEL}=binary");
+    let mut child = spawn_berth(
+        env,
+        &[
+            "--log-format",
+            "json",
+            "--concurrency",
+            "2",
+            "--watch-label-selector",
+            &selector,
+        ],
+        &log_path,
+    )?;
     let result = (|| -> Result<()> {
         create_repo_for(
             env,
@@ -1088,67 +1013,29 @@ fn controller_binary(env: &Env) -> Result<()> {
         wait_revision(env, &ns, "bin-src", &format!("0.1.0@{pushed}"))?;
         let start = Instant::now();
         loop {
-            let text = std::fs::read_to_string(&log_path)?;
-            let polled = text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .any(|v| {
-                    v["fields"]["message"] == "polled"
-                        && v["fields"]["name"] == "bin-src"
-                        && v["fields"]["namespace"] == ns.as_str()
-                });
-            if polled {
+            if child.polled(&ns, "bin-src") {
                 break;
             }
+            let text = child.log_text();
             ensure!(
                 start.elapsed() < Duration::from_secs(20),
                 "the binary never logged a poll of {ns}/bin-src; log:\n{text}"
             );
             ensure!(
-                child.try_wait()?.is_none(),
+                child.exited()?.is_none(),
                 "berth controller exited; log:\n{text}"
             );
             std::thread::sleep(Duration::from_millis(250));
         }
         // The metrics endpoint and probes answer while it runs.
-        let metrics = env.rt.block_on(async {
-            let client = reqwest::Client::new();
-            for probe in ["healthz", "readyz"] {
-                let r = client
-                    .get(format!("http://127.0.0.1:{metrics_port}/{probe}"))
-                    .send()
-                    .await?;
-                ensure!(r.status().is_success(), "/{probe} answered {}", r.status());
-            }
-            let r = client
-                .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
-                .send()
-                .await?;
-            ensure!(r.status().is_success(), "/metrics answered {}", r.status());
-            Ok::<_, anyhow::Error>(r.text().await?)
-        })?;
+        let metrics = child.scrape(env)?;
         ensure!(
             metrics.contains("# TYPE berth_verify_total counter"),
             "/metrics lacks berth_verify_total:\n{metrics}"
         );
         Ok(())
     })();
-    // SAFETY: plain syscall on our own child.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let stopping = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if stopping.elapsed() > Duration::from_secs(15) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = child.terminate(Duration::from_secs(15))?;
     result?;
     let text = std::fs::read_to_string(&log_path)?;
     let status = status
@@ -1164,24 +1051,20 @@ fn controller_binary(env: &Env) -> Result<()> {
     Ok(())
 }
 
-static COSIGN_CONTROLLER: OnceLock<std::result::Result<Arc<Context>, String>> = OnceLock::new();
+static COSIGN_CONTROLLER: SharedController = SharedController::new();
 
 /// A chart signed with `cosign sign --key` (cosign v2, offline): with
 /// `spec.verify` naming the public key, the reconciler's Cosign verifier
 /// lets it through (SourceVerified=True, the signer recorded); moving the
 /// tag to an unsigned chart never advances the artifact.
 fn cosign_verified(env: &Env) -> Result<()> {
-    let ctx = COSIGN_CONTROLLER
-        .get_or_init(|| {
-            start_shard(
-                env,
-                "cosign",
-                Arc::new(berth::controller::cosign::CosignVerifier::new()),
-            )
-            .map_err(|e| format!("{e:#}"))
-        })
-        .clone()
-        .map_err(|e| anyhow::anyhow!("cosign controller unavailable: {e}"))?;
+    let ctx = COSIGN_CONTROLLER.get("cosign controller", || {
+        start_shard(
+            env,
+            "cosign",
+            Arc::new(berth::controller::cosign::CosignVerifier::new()),
+        )
+    })?;
     let regs = env.registries()?;
     let reg = &regs.referrers;
     let home = ClientHome::new(env, "ocirepo-cosign")?;

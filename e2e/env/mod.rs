@@ -3,6 +3,7 @@
 //! `Env::shutdown` (children also get SIGKILL if this process dies, see
 //! `process`).
 
+pub mod berth;
 pub mod charts;
 pub mod control_plane;
 pub mod process;
