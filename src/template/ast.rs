@@ -122,6 +122,12 @@ impl Variable {
     }
 }
 
+/// The first `.` of a short identifier chain (a plain loop: these are a
+/// few bytes long, too short for `memchr`).
+fn first_dot(s: &str) -> Option<usize> {
+    s.bytes().position(|b| b == b'.')
+}
+
 /// A non-empty chain of identifiers (`a.b.c`), kept as its dot-separated
 /// source text in one allocation. Identifiers are never empty and never
 /// contain a dot (the lexer guarantees both).
@@ -139,7 +145,7 @@ impl Idents {
     }
 
     pub fn first(&self) -> &str {
-        match self.0.find('.') {
+        match first_dot(&self.0) {
             Some(i) => &self.0[..i],
             None => &self.0,
         }
@@ -147,7 +153,7 @@ impl Idents {
 
     /// The identifiers after the first (`b.c`), `None` when there is one.
     pub fn rest(&self) -> Option<&str> {
-        self.0.find('.').map(|i| &self.0[i + 1..])
+        first_dot(&self.0).map(|i| &self.0[i + 1..])
     }
 
     /// Append more identifiers (`fields`, dot-separated).

@@ -691,16 +691,14 @@ impl<'a> Exec<'a, '_> {
     ) -> R<Val> {
         // `idents` is `a.b.c`: every identifier but the last is a plain
         // field access, the last one gets the arguments.
-        let (init, last) = match idents.rfind('.') {
-            Some(i) => (Some(&idents[..i]), &idents[i + 1..]),
-            None => (None, idents),
-        };
-        if let Some(init) = init {
-            for ident in init.split('.') {
-                receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
+        let mut start = 0;
+        for (i, b) in idents.bytes().enumerate() {
+            if b == b'.' {
+                receiver = self.eval_field(dot, &idents[start..i], node, &[], None, receiver)?;
+                start = i + 1;
             }
         }
-        self.eval_field(dot, last, node, args, final_, receiver)
+        self.eval_field(dot, &idents[start..], node, args, final_, receiver)
     }
 
     fn eval_field(
