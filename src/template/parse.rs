@@ -92,7 +92,11 @@ pub(crate) fn parse(
         max_nest: 0,
         tree_set: Vec::new(),
     };
-    let root = p.parse_top()?;
+    // The parser recurses once per nesting level: control structures and
+    // `block` check the stack as they go one level deeper (as parentheses
+    // do), and this covers the top level (a parse may start deep in an
+    // execution, from `tpl`).
+    let root = stacker::maybe_grow(64 * 1024, 1024 * 1024, || p.parse_top())?;
     p.add(parse_name, root)?;
     Ok(p.tree_set)
 }
@@ -315,7 +319,7 @@ impl<'s> Parser<'s, '_> {
             })),
             ItemKind::LeftDelim => {
                 self.action_line = t.line;
-                let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.action());
+                let r = self.action();
                 self.action_line = 0;
                 r
             }
@@ -374,7 +378,7 @@ impl<'s> Parser<'s, '_> {
         let vars_len = self.vars.len();
         self.nest += 1;
         self.max_nest = self.max_nest.max(self.nest + self.stack_depth);
-        let r = self.control_inner(ctl, context);
+        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.control_inner(ctl, context));
         self.nest -= 1;
         self.vars.truncate(vars_len);
         let b = Box::new(r?);
@@ -429,7 +433,7 @@ impl<'s> Parser<'s, '_> {
         let pipe = self.pipeline(CONTEXT, ItemKind::RightDelim)?;
         let block_name: Arc<str> = Arc::from(name.as_str());
         let end_ok = self.sub_tree(|p| {
-            let (list, end) = p.item_list()?;
+            let (list, end) = stacker::maybe_grow(64 * 1024, 1024 * 1024, || p.item_list())?;
             if !matches!(end, Parsed::End) {
                 return Ok(Err(end.describe()));
             }
