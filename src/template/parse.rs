@@ -286,7 +286,7 @@ impl<'s> Parser<'s, '_> {
         if t.kind != ItemKind::String && t.kind != ItemKind::RawString {
             return Err(self.unexpected(&t, CONTEXT));
         }
-        let name = match unquote(&t.val) {
+        let name = match unquote(t.val) {
             Ok(s) => s,
             Err(e) => return Err(self.errorf(e)),
         };
@@ -468,7 +468,7 @@ impl<'s> Parser<'s, '_> {
 
     fn template_name(&self, t: &Item<'s>, context: &str) -> PResult<String> {
         match t.kind {
-            ItemKind::String | ItemKind::RawString => unquote(&t.val).map_err(|e| self.errorf(e)),
+            ItemKind::String | ItemKind::RawString => unquote(t.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(t, context)),
         }
     }
@@ -493,12 +493,12 @@ impl<'s> Parser<'s, '_> {
             if next.kind == ItemKind::Assign || next.kind == ItemKind::Declare {
                 pipe.is_assign = next.kind == ItemKind::Assign;
                 self.next_non_space();
-                pipe.decl.push(new_variable(v.pos, &v.val));
+                pipe.decl.push(new_variable(v.pos, v.val));
                 self.vars.push(item_str(&v));
                 break;
             } else if next.kind == ItemKind::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(new_variable(v.pos, &v.val));
+                pipe.decl.push(new_variable(v.pos, v.val));
                 self.vars.push(item_str(&v));
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().kind {
@@ -647,18 +647,17 @@ impl<'s> Parser<'s, '_> {
         let t = self.next_non_space();
         Ok(Some(match t.kind {
             ItemKind::Identifier => {
-                let Some(func) = self.resolve(&t.val) else {
-                    return Err(self.errorf(format!(
-                        "function {} not defined",
-                        crate::fmt::quote(&t.val)
-                    )));
+                let Some(func) = self.resolve(t.val) else {
+                    return Err(
+                        self.errorf(format!("function {} not defined", crate::fmt::quote(t.val)))
+                    );
                 };
                 Arg::Ident { pos: t.pos, func }
             }
             ItemKind::Dot => Arg::Dot { pos: t.pos },
             ItemKind::Nil => Arg::Nil { pos: t.pos },
             ItemKind::Variable => {
-                let v = new_variable(t.pos, &t.val);
+                let v = new_variable(t.pos, t.val);
                 if !self.vars.iter().any(|n| *n == v.name()) {
                     return Err(self.errorf(format!(
                         "undefined variable {}",
@@ -676,7 +675,7 @@ impl<'s> Parser<'s, '_> {
                 val: t.val == "true",
             },
             ItemKind::CharConstant | ItemKind::Complex | ItemKind::Number => {
-                let num = new_number(&t.val, t.kind).map_err(|e| self.errorf(e))?;
+                let num = new_number(t.val, t.kind).map_err(|e| self.errorf(e))?;
                 Arg::Number {
                     pos: t.pos,
                     num: Box::new(num),
