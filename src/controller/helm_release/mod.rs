@@ -25,11 +25,12 @@
 //! cluster: it is reported (`RenderFailed`, `ValuesSchemaViolation`) and
 //! not remediated.
 //!
-//! Watches, not polling: HelmReleases; OCIRepositories (mapped to the
-//! HelmReleases whose `chartRef` names them); ConfigMaps and Secrets,
-//! metadata only (mapped to the HelmReleases whose `valuesFrom` names
-//! them). `spec.interval` re-runs the pass (drift detection) even
-//! without changes.
+//! Watches, not polling: HelmReleases (changes of spec, annotations,
+//! finalizers or deletion — not the status berth writes);
+//! OCIRepositories (mapped to the HelmReleases whose `chartRef` names
+//! them); ConfigMaps and Secrets, metadata only (mapped to the
+//! HelmReleases whose `valuesFrom` names them). `spec.interval` re-runs
+//! the pass (drift detection) even without changes.
 
 pub mod action;
 pub mod lookup;
