@@ -16,10 +16,7 @@ use berth::apply::inventory::{inventory_of, prune};
 use berth::apply::ssa::{
     apply_all, documents_of, parse_documents, Applied, ApplyError, ApplyOptions, Document,
 };
-use berth_chart::load::load_path;
-use berth_chart::process::{prepare, ProcessOptions};
-use berth_render::engine::render;
-use berth_render::{Capabilities, Release, RenderOptions};
+use berth_render::Capabilities;
 use serde_json::Value;
 
 use crate::env::control_plane::{ControlPlane, KUBERNETES_VERSION};
@@ -82,28 +79,8 @@ fn render_chart(
     values: &str,
     caps: &Capabilities,
 ) -> Result<(Vec<Document>, Vec<Document>)> {
-    let chart = load_path(chart)?;
     let values = berth_chart::values::parse(values)?;
-    let prepared = prepare(
-        chart,
-        values,
-        &ProcessOptions {
-            kube_version: caps.kube_version.clone(),
-            skip_schema_validation: false,
-        },
-    )?;
-    let opts = RenderOptions {
-        release: Release {
-            name: "web".to_string(),
-            namespace: ns.to_string(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-        },
-        capabilities: caps.clone(),
-        ..RenderOptions::default()
-    };
-    let rendered = render(&prepared.chart, &prepared.values, &opts)?;
+    let rendered = crate::env::charts::render_with_berth(chart, "web", ns, values, caps, None)?;
     Ok(documents_of(&rendered)?)
 }
 

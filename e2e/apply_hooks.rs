@@ -19,11 +19,8 @@ use berth::apply::hooks::{run_hooks, HookError, HookOptions, HookPhase, HookRun}
 use berth::apply::inventory::{inventory_of, ObjectRef};
 use berth::apply::ssa::{apply_all, documents_of, ApplyOptions};
 use berth::apply::uninstall::{delete_objects, refs_of_manifest, UninstallError};
-use berth_chart::load::load_path;
-use berth_chart::process::{prepare, ProcessOptions};
-use berth_render::engine::render;
 use berth_render::manifest::HookEvent;
-use berth_render::{Capabilities, Release, RenderOptions, Rendered};
+use berth_render::{Capabilities, Rendered};
 
 use crate::env::control_plane::ControlPlane;
 use crate::env::Env;
@@ -60,28 +57,8 @@ pub fn render_chart(
     values: &str,
     caps: &Capabilities,
 ) -> Result<Rendered> {
-    let chart = load_path(chart)?;
     let values = berth_chart::values::parse(values)?;
-    let prepared = prepare(
-        chart,
-        values,
-        &ProcessOptions {
-            kube_version: caps.kube_version.clone(),
-            skip_schema_validation: false,
-        },
-    )?;
-    let opts = RenderOptions {
-        release: Release {
-            name: release.to_string(),
-            namespace: ns.to_string(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-        },
-        capabilities: caps.clone(),
-        ..RenderOptions::default()
-    };
-    Ok(render(&prepared.chart, &prepared.values, &opts)?)
+    crate::env::charts::render_with_berth(chart, release, ns, values, caps, None)
 }
 
 pub fn apply_options(release: &str, ns: &str) -> ApplyOptions {

@@ -13,11 +13,8 @@ use berth::api::helm_release::{ValuesKind, ValuesReference};
 use berth::apply::discovery::Discovered;
 use berth::controller::helm_release::lookup::{impersonating_client, lookup_hook};
 use berth::controller::helm_release::values::{compose, referenced_objects};
-use berth_chart::load::load_path;
-use berth_chart::process::{prepare, ProcessOptions};
 use berth_chart::Values;
-use berth_render::engine::render;
-use berth_render::{Capabilities, Release, RenderOptions};
+use berth_render::Capabilities;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::api::{Api, PostParams};
@@ -220,35 +217,16 @@ fn berth_render(
     lookup: Option<berth_template::engine::LookupHook>,
     env: &Env,
 ) -> Result<String> {
-    let chart = load_path(chart)?;
-    let prepared = prepare(
-        chart,
-        values,
-        &ProcessOptions {
-            kube_version: caps.kube_version.clone(),
-            skip_schema_validation: false,
-        },
-    )?;
-    let opts = RenderOptions {
-        release: Release {
-            name: "web".to_string(),
-            namespace: ns.to_string(),
-            revision: 1,
-            is_install: true,
-            is_upgrade: false,
-        },
-        capabilities: caps.clone(),
-        lookup,
-        ..RenderOptions::default()
-    };
+    let chart = chart.to_path_buf();
+    let caps = caps.clone();
+    let ns = ns.to_string();
     // As the controller does: the renderer is sync, `lookup` blocks on the
     // runtime, so it runs on a blocking thread.
     let rendered = env
         .rt
-        .block_on(
-            env.rt
-                .spawn_blocking(move || render(&prepared.chart, &prepared.values, &opts)),
-        )
+        .block_on(env.rt.spawn_blocking(move || {
+            crate::env::charts::render_with_berth(&chart, "web", &ns, values, &caps, lookup)
+        }))
         .context("the render thread failed")??;
     Ok(rendered
         .manifests

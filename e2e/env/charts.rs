@@ -117,3 +117,44 @@ pub fn helm_push<S: AsRef<OsStr>>(
         .with_context(|| format!("no digest in helm push output:\n{text}"))?;
     Ok(berth_oci::Digest::parse(digest.trim())?)
 }
+
+/// Load the chart directory `chart`, prepare it with `values` and render
+/// it with berth as the first install of release `release` in `ns` for
+/// `caps` (with `lookup` answering Helm's `lookup`, if given). The
+/// renderer is sync; with a `lookup` that blocks on the runtime, call it
+/// from a blocking thread.
+pub fn render_with_berth(
+    chart: &std::path::Path,
+    release: &str,
+    ns: &str,
+    values: berth_chart::Values,
+    caps: &berth_render::Capabilities,
+    lookup: Option<berth_template::engine::LookupHook>,
+) -> Result<berth_render::Rendered> {
+    let chart = berth_chart::load::load_path(chart)?;
+    let prepared = berth_chart::process::prepare(
+        chart,
+        values,
+        &berth_chart::process::ProcessOptions {
+            kube_version: caps.kube_version.clone(),
+            skip_schema_validation: false,
+        },
+    )?;
+    let opts = berth_render::RenderOptions {
+        release: berth_render::Release {
+            name: release.to_string(),
+            namespace: ns.to_string(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        },
+        capabilities: caps.clone(),
+        lookup,
+        ..berth_render::RenderOptions::default()
+    };
+    Ok(berth_render::engine::render(
+        &prepared.chart,
+        &prepared.values,
+        &opts,
+    )?)
+}
