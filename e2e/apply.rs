@@ -19,7 +19,7 @@ use berth::apply::ssa::{
 use berth_render::Capabilities;
 use serde_json::Value;
 
-use crate::env::control_plane::{ControlPlane, KUBERNETES_VERSION};
+use crate::env::control_plane::{exists, ControlPlane, KUBERNETES_VERSION};
 use crate::env::Env;
 use crate::Test;
 
@@ -90,20 +90,6 @@ fn kubectl_json(cp: &ControlPlane, args: &[&str]) -> Result<Value> {
     let out = cp.kubectl_output(&all)?;
     serde_json::from_str(&out)
         .with_context(|| format!("kubectl {} printed invalid JSON", args.join(" ")))
-}
-
-fn exists(cp: &ControlPlane, kind: &str, ns: &str, name: &str) -> Result<bool> {
-    let out = cp.kubectl_output(&[
-        "get",
-        kind,
-        "-n",
-        ns,
-        name,
-        "--ignore-not-found",
-        "-o",
-        "name",
-    ])?;
-    Ok(!out.trim().is_empty())
 }
 
 /// kubectl sees Helm's ownership label and annotations, and `berth` as an

@@ -22,7 +22,7 @@ use berth::apply::uninstall::{delete_objects, refs_of_manifest, UninstallError};
 use berth_render::manifest::HookEvent;
 use berth_render::{Capabilities, Rendered};
 
-use crate::env::control_plane::ControlPlane;
+use crate::env::control_plane::{exists, ControlPlane};
 use crate::env::Env;
 use crate::Test;
 
@@ -133,20 +133,6 @@ fn hook_options(ns: &str, timeout: Duration) -> HookOptions {
         target_namespace: ns.to_string(),
         timeout,
     }
-}
-
-fn exists(cp: &ControlPlane, kind: &str, ns: &str, name: &str) -> Result<bool> {
-    let out = cp.kubectl_output(&[
-        "get",
-        kind,
-        "-n",
-        ns,
-        name,
-        "--ignore-not-found",
-        "-o",
-        "name",
-    ])?;
-    Ok(!out.trim().is_empty())
 }
 
 fn uid(cp: &ControlPlane, kind: &str, ns: &str, name: &str) -> Result<String> {

@@ -754,3 +754,18 @@ fn write_kubeconfig(path: &Path, server: &str, ca: &Path, user: &CertPair) -> Re
     );
     std::fs::write(path, text).with_context(|| format!("failed to write {}", path.display()))
 }
+
+/// Whether `kubectl get KIND -n NS NAME` finds the object.
+pub fn exists(cp: &ControlPlane, kind: &str, ns: &str, name: &str) -> Result<bool> {
+    let out = cp.kubectl_output(&[
+        "get",
+        kind,
+        "-n",
+        ns,
+        name,
+        "--ignore-not-found",
+        "-o",
+        "name",
+    ])?;
+    Ok(!out.trim().is_empty())
+}
