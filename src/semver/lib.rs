@@ -23,7 +23,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex_lite::Regex;
 
 pub mod select;
 pub use select::{select_tag, tag_version};
