@@ -162,6 +162,10 @@ fn main() -> anyhow::Result<()> {
                     .write_all(out.as_bytes())
                     .and_then(|()| stdout.flush())
                     .context("failed to write the manifests")?;
+                // Everything is written and flushed: leave without running
+                // the exit handlers (the allocator returns its memory to the
+                // system page by page there, ~2 % of a small chart's run).
+                exit_now(0);
             }
             // As helm: `Error: <message>` on stderr, exit status 1.
             Err(e) => {
@@ -318,4 +322,12 @@ async fn shutdown_signal() {
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
     }
+}
+
+/// Ends the process at once with `code`, skipping `atexit` handlers and
+/// destructors. Only for a command that has flushed all of its output.
+fn exit_now(code: i32) -> ! {
+    // SAFETY: `_exit` takes no pointers and never returns; the callers
+    // have flushed stdout, and nothing else of this process needs to run.
+    unsafe { libc::_exit(code) }
 }
