@@ -154,28 +154,24 @@ pub enum ManifestError {
 /// its leading whitespace trimmed (trailing whitespace is kept).
 pub fn split_manifests(big: &str) -> Vec<&str> {
     let text = big.trim_start();
+    let bytes = text.as_bytes();
+    // Line starts that begin with `---`: the text's own start, and every
+    // `---` right after a newline (found in one pass over the text).
+    let first = text.starts_with("---").then_some(0);
+    let separators = first
+        .into_iter()
+        .chain(memchr::memmem::find_iter(bytes, b"\n---").map(|i| i + 1));
     let mut docs = Vec::new();
     let mut begin = 0;
-    let mut line_start = 0;
-    let bytes = text.as_bytes();
-    loop {
-        if text[line_start..].starts_with("---") {
-            let mut end = line_start + 3;
-            while end < bytes.len() && (bytes[end] == b' ' || bytes[end] == b'\t') {
-                end += 1;
-            }
-            docs.push(&text[begin..line_start]);
-            begin = end;
+    for line_start in separators {
+        // A separator consumes only spaces and tabs after its `---`, never
+        // a newline, so the next one always starts at or after `begin`.
+        let mut end = line_start + 3;
+        while end < bytes.len() && (bytes[end] == b' ' || bytes[end] == b'\t') {
+            end += 1;
         }
-        match text[line_start..].find('\n') {
-            Some(i) => line_start += i + 1,
-            None => break,
-        }
-        // A separator consumed up to `end` never spans a new line, so the
-        // next line start is always at or after `begin`.
-        if line_start < begin {
-            line_start = begin;
-        }
+        docs.push(&text[begin..line_start]);
+        begin = end;
     }
     docs.push(&text[begin..]);
     docs.into_iter()

@@ -33,17 +33,34 @@ pub enum OutputError {
 
 /// Byte-exact `helm template` stdout for a rendered chart.
 pub fn template_output(r: &Rendered, o: &OutputOptions) -> Result<String, OutputError> {
-    let mut manifest = String::new();
-    if o.include_crds {
-        for crd in &r.crds {
-            push_doc(&mut manifest, &crd.source, &crd.content);
-        }
+    // Sized once: the output of a large chart is megabytes, and growing it
+    // document by document copied it over and over.
+    let crds = if o.include_crds { &r.crds[..] } else { &[] };
+    let hooks = if o.no_hooks { &[] } else { &r.hooks[..] };
+    let size = crds
+        .iter()
+        .map(|c| doc_size(&c.source, &c.content))
+        .sum::<usize>()
+        + r.manifests
+            .iter()
+            .map(|m| doc_size(&m.source, &m.content))
+            .sum::<usize>()
+        + hooks
+            .iter()
+            .map(|h| doc_size(&h.manifest.source, &h.manifest.content))
+            .sum::<usize>()
+        + 1;
+    let mut out = String::with_capacity(size);
+    for crd in crds {
+        push_doc(&mut out, &crd.source, &crd.content);
     }
     for m in &r.manifests {
-        push_doc(&mut manifest, &m.source, &m.content);
+        push_doc(&mut out, &m.source, &m.content);
     }
-    let mut out = String::with_capacity(manifest.len() + 1);
-    out.push_str(manifest.trim());
+    // Helm trims the CRDs and manifests as one text; it starts with
+    // `---` (or is empty), so only its end can change.
+    let kept = out.trim_end().len();
+    out.truncate(kept);
     out.push('\n');
     if !o.no_hooks {
         for h in &r.hooks {
@@ -78,6 +95,11 @@ pub fn template_output(r: &Rendered, o: &OutputOptions) -> Result<String, Output
         }
     }
     Ok(shown)
+}
+
+/// The bytes [`push_doc`] writes.
+fn doc_size(source: &str, content: &str) -> usize {
+    "---\n# Source: ".len() + source.len() + 1 + content.len() + 1
 }
 
 fn push_doc(out: &mut String, source: &str, content: &str) {
