@@ -99,6 +99,7 @@ pub struct Lock {
 // and a type mismatch is an error in encoding/json's words.
 // ---------------------------------------------------------------------------
 
+use berth_template::funcs::yaml::parse::yaml_to_value;
 use berth_template::Value;
 
 /// What decoding noticed that validation reports later, in Helm's order:
@@ -112,35 +113,20 @@ pub struct DecodeNotes {
 
 const JSON_PREFIX: &str = "error unmarshaling JSON: while decoding JSON: json: ";
 
-/// The YAML text decoded into a top-level map (Helm: YAML → JSON).
+/// The YAML text decoded into a top-level map (Helm: `yaml.Unmarshal`,
+/// YAML → JSON, of the first document only — unlike values files, these
+/// are not split at `---` lines); `None` for an empty or `null` document.
 fn yaml_to_map(data: &[u8], go_type: &str) -> Result<Option<berth_template::Map>, String> {
     let text = std::str::from_utf8(data).map_err(|_| {
         "error converting YAML to JSON: yaml: invalid leading UTF-8 octet".to_string()
     })?;
-    match berth_template::convert::values_from_yaml(text) {
-        Ok(Value::Map(m)) => Ok(Some(m)),
-        Ok(_) => Ok(None),
-        Err(berth_template::convert::ConvertError::Yaml(msg)) => {
-            Err(format!("error converting YAML to JSON: {msg}"))
-        }
-        Err(berth_template::convert::ConvertError::NotAMap(kind)) => Err(format!(
+    match yaml_to_value(text).map_err(|e| e.to_string())? {
+        Value::Map(m) => Ok(Some(m)),
+        Value::Nil => Ok(None),
+        other => Err(format!(
             "{JSON_PREFIX}cannot unmarshal {} into Go value of type {go_type}",
-            json_kind_of_go_type(&kind)
+            json_kind(&other)
         )),
-    }
-}
-
-fn json_kind_of_go_type(go_type: &str) -> &'static str {
-    if go_type.starts_with('[') {
-        "array"
-    } else if go_type == "string" {
-        "string"
-    } else if go_type == "bool" {
-        "bool"
-    } else if go_type.starts_with("map") {
-        "object"
-    } else {
-        "number"
     }
 }
 
@@ -669,6 +655,45 @@ mod tests {
         let mut md = Metadata::default();
         let notes = md.decode_onto(text.as_bytes())?;
         Ok((md, notes))
+    }
+
+    // `helm template` (Helm v4.3.1) on a throwaway chart with these
+    // Chart.yaml texts printed these messages after `Error: cannot load
+    // Chart.yaml: `, and `.Chart.Description` "" for the two documents.
+    #[test]
+    fn only_the_first_document_counts_and_yaml_errors_read_like_goyaml() {
+        let head = "apiVersion: v2\nname: t\nversion: 0.1.0\n";
+        for second in [
+            "---\ndescription: second\n",
+            "---\nname: [\n",
+            "--- x\ndescription: d\n",
+        ] {
+            let (md, _) = decode(&format!("{head}{second}")).unwrap();
+            assert_eq!((md.name.as_str(), md.description.as_str()), ("t", ""));
+        }
+        for (tail, want) in [
+            (
+                "description: [\n",
+                "error converting YAML to JSON: yaml: line 4: did not find expected node content",
+            ),
+            (
+                "description: .inf\n",
+                "error converting YAML to JSON: json: unsupported value: +Inf",
+            ),
+            (
+                "x:\n\ty: 1\n",
+                "error converting YAML to JSON: yaml: line 5: found character that cannot start any token",
+            ),
+            (
+                "annotations:\n  ~: 1\n",
+                "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: 1",
+            ),
+        ] {
+            assert_eq!(decode(&format!("{head}{tail}")).unwrap_err(), want, "{tail:?}");
+        }
+        let (md, _) =
+            decode("apiVersion: v2\nname: t\nversion: 0.1.0\ndescription: 1.50\n").unwrap();
+        assert_eq!(md.description, "1.5");
     }
 
     // Expected messages were produced by Helm v4.3.1's loader.LoadFiles

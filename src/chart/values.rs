@@ -1,13 +1,14 @@
 //! Values files decoded as Helm decodes them, and conversions between
 //! [`Values`] and template values.
 //!
-//! Helm reads `values.yaml` and `-f` files with `sigs.k8s.io/yaml` (YAML →
-//! JSON → `interface{}`), so every number is a `float64` and keys are
-//! strings. The decoding rules (YAML 1.1 scalars, key stringification,
-//! several documents merged) live in one place,
-//! [`berth_template::convert::values_from_yaml`]; this module turns its
-//! result into [`Values`], which can cross threads and feed the schema
-//! validator, and turns [`Values`] back into template values for rendering.
+//! Helm reads `values.yaml` and `-f` files with `loader.LoadValues`: the
+//! text is cut into documents at `---` lines, each is decoded with
+//! `sigs.k8s.io/yaml` (YAML → JSON → `interface{}`, so every number is a
+//! `float64` and keys are strings) and the documents are merged. That
+//! lives in one place, [`berth_template::convert::values_from_yaml`]
+//! (whose errors read as `LoadValues`' do); this module turns its result
+//! into [`Values`], which can cross threads and feed the schema validator,
+//! and turns [`Values`] back into template values for rendering.
 
 use std::collections::BTreeMap;
 
@@ -187,6 +188,27 @@ mod tests {
         assert!(parse("").unwrap().is_empty());
         assert!(parse("a: [").is_err());
         assert!(matches!(parse("- 1\n"), Err(ValuesError::Yaml(_))));
+    }
+
+    #[test]
+    fn errors_read_as_load_values_errors() {
+        // `helm template x . -f f.yaml` (Helm v4.3.1) prints these after
+        // `Error: failed to parse f.yaml: `.
+        let msg = |text: &str| parse(text).map(|_| ()).unwrap_err().to_string();
+        assert_eq!(
+            msg("a: [\n"),
+            "cannot unmarshal yaml document: error converting YAML to JSON: \
+             yaml: line 1: did not find expected node content"
+        );
+        assert_eq!(
+            msg("a: 1\n--- x\n"),
+            "error reading yaml document: invalid Yaml document separator: x"
+        );
+        assert_eq!(
+            msg("- 1\n"),
+            "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: \
+             json: cannot unmarshal array into Go value of type map[string]interface {}"
+        );
     }
 
     #[test]
