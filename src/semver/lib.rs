@@ -15,16 +15,19 @@
 //!
 //! The grammar is defined by regular expressions upstream, including its
 //! quirks (a version part may contain `|`; hyphen ranges are rewritten by
-//! textual replacement of the first occurrence). We express the same
-//! languages with our own expressions, keeping Go's leftmost-first matching
-//! (which the `regex` crate shares) and Go's ASCII-only `\s`.
+//! textual replacement of the first occurrence). We match the same
+//! languages with hand-written scanners (`grammar.rs`) that report the same
+//! capture groups as Go's leftmost-first matching, with Go's ASCII-only
+//! `\s`. By hand because compiling the five expressions at start-up was the
+//! largest single cost of a small `berth template` run (every chart using
+//! `semverCompare` paid it once per process); a differential test
+//! (`differential.rs`) compares the scanners with the expressions
+//! themselves.
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::LazyLock;
 
-use regex_lite::Regex;
-
+mod grammar;
 pub mod select;
 pub use select::{select_tag, tag_version};
 
@@ -122,18 +125,6 @@ pub struct Version {
 
 const ALLOWED_IDENT: fn(char) -> bool = |c| c.is_ascii_alphanumeric() || c == '-';
 
-/// A version as Masterminds' lenient `NewVersion` reads it: optional `v`,
-/// one to three numeric parts (leading zeros allowed), then optional
-/// `-pre` and `+meta`.
-static LOOSE_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(concat!(
-        r"^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?",
-        r"(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?",
-        r"(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$",
-    ))
-    .expect("static regex")
-});
-
 impl Version {
     /// Masterminds' `NewVersion`: lenient parsing (`v` prefix, missing minor
     /// or patch default to 0, leading zeros accepted).
@@ -141,8 +132,11 @@ impl Version {
         if input.len() > MAX_VERSION_LEN {
             return Err(Error::VersionTooLong);
         }
-        let caps = LOOSE_VERSION.captures(input).ok_or(Error::InvalidSemVer)?;
-        let part = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+        // A version as the lenient `NewVersion` reads it: optional `v`, one
+        // to three numeric parts (leading zeros allowed), then optional
+        // `-pre` and `+meta`.
+        let groups = grammar::loose_version(input).ok_or(Error::InvalidSemVer)?;
+        let part = |i: usize| groups[i].map_or("", |g| g.of(input));
         let number = |s: &str| -> Result<u64, Error> {
             if s.is_empty() {
                 return Ok(0);
@@ -464,51 +458,6 @@ fn validate_metadata(meta: &str) -> Result<(), Error> {
 
 // ---- constraints ----------------------------------------------------------
 
-/// Go's `\s` (ASCII only).
-const WS: &str = r"[\t\n\f\r ]";
-/// The operators, in upstream's alternation order (leftmost-first matching
-/// makes the order observable; note the empty operator second).
-const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
-
-/// A version inside a constraint: parts may be digits or `x`/`X`/`*`
-/// (and, as upstream's character class allows, `|`).
-fn constraint_version_pattern() -> String {
-    concat!(
-        r"v?([0-9xX*|]+)(\.[0-9xX*|]+)?(\.[0-9xX*|]+)?",
-        r"(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?",
-        r"(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?",
-    )
-    .to_string()
-}
-
-/// One comparator, whole: groups 1 = operator, 2 = version, 3/4/5 =
-/// major/`.minor`/`.patch`, 6 = `-pre`.
-static COMPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    let cv = constraint_version_pattern();
-    Regex::new(&format!(r"^{WS}*({OPS}){WS}*({cv}){WS}*$")).expect("static regex")
-});
-
-/// A hyphen range `A - B`: group 1 = A, group 11 = B.
-static HYPHEN_RANGE: LazyLock<Regex> = LazyLock::new(|| {
-    let cv = constraint_version_pattern();
-    Regex::new(&format!(r"{WS}*({cv}){WS}+-{WS}+({cv}){WS}*")).expect("static regex")
-});
-
-/// Finds the comparators of an AND group.
-static FIND_COMPARATOR: LazyLock<Regex> = LazyLock::new(|| {
-    let cv = constraint_version_pattern();
-    Regex::new(&format!(r"({OPS}){WS}*({cv})")).expect("static regex")
-});
-
-/// A whole AND group: comparators separated by whitespace or commas.
-static VALID_GROUP: LazyLock<Regex> = LazyLock::new(|| {
-    let cv = constraint_version_pattern();
-    Regex::new(&format!(
-        r"^({WS}*({OPS}){WS}*({cv}){WS}*)((?:{WS}+|,{WS}*)({OPS}){WS}*({cv}){WS}*)*$"
-    ))
-    .expect("static regex")
-});
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     TildeOrEqual,
@@ -573,10 +522,11 @@ impl Comparator {
                 patch_dirty: false,
             });
         }
-        let caps = COMPARATOR
-            .captures(text)
-            .ok_or_else(|| Error::ImproperConstraint(text.to_string()))?;
-        let group = |i: usize| caps.get(i).map_or("", |m| m.as_str());
+        // Groups 1 = operator, 2 = version, 3/4/5 = major/`.minor`/`.patch`,
+        // 6 = `-pre`.
+        let groups =
+            grammar::comparator(text).ok_or_else(|| Error::ImproperConstraint(text.to_string()))?;
+        let group = |i: usize| groups[i].map_or("", |g| g.of(text));
         let (op_text, orig) = (group(1), group(2));
         let (major, minor, patch, pre) = (group(3), group(4), group(5), group(6));
         let op = Op::from_str(op_text).ok_or(Error::ConstraintParser)?;
@@ -856,12 +806,12 @@ impl Constraint {
         let mut groups = Vec::with_capacity(ors.len());
         let mut group_has_pre = Vec::with_capacity(ors.len());
         for group_text in ors {
-            if !VALID_GROUP.is_match(group_text) {
+            if !grammar::valid_group(group_text) {
                 return Err(Error::ImproperConstraint(group_text.to_string()));
             }
-            let mut found: Vec<&str> = FIND_COMPARATOR
-                .find_iter(group_text)
-                .map(|m| m.as_str())
+            let mut found: Vec<&str> = grammar::find_comparators(group_text)
+                .iter()
+                .map(|g| g[0].map_or("", |m| m.of(group_text)))
                 .collect();
             if found.is_empty() {
                 found.push(group_text);
@@ -957,10 +907,9 @@ impl std::str::FromStr for Constraint {
 /// occurrence of each match as upstream does.
 fn rewrite_hyphen_ranges(input: &str) -> String {
     let mut out = input.to_string();
-    for caps in HYPHEN_RANGE.captures_iter(input) {
-        let whole = caps.get(0).map_or("", |m| m.as_str());
-        let from = caps.get(1).map_or("", |m| m.as_str());
-        let to = caps.get(11).map_or("", |m| m.as_str());
+    for groups in grammar::hyphen_ranges(input) {
+        let group = |i: usize| groups[i].map_or("", |g| g.of(input));
+        let (whole, from, to) = (group(0), group(1), group(11));
         out = out.replacen(whole, &format!(">= {from}, <= {to} "), 1);
     }
     out
@@ -1007,5 +956,7 @@ fn is_go_printable(c: char) -> bool {
         | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF)
 }
 
+#[cfg(test)]
+mod differential;
 #[cfg(test)]
 mod tests;
