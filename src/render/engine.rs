@@ -165,10 +165,9 @@ fn execute_all(
 ) -> Result<Vec<(String, String)>, RenderError> {
     tpls.sort_by(|a, b| helm_parse_order(&a.name, &b.name));
     let mut set = Templates::new(helm_functions());
-    for t in &tpls {
-        set.parse(&t.name, &t.text)
-            .map_err(|e| RenderError::Parse(helm_parse_error(&t.name, &e)))?;
-    }
+    let files: Vec<(&str, &str)> = tpls.iter().map(|t| (&*t.name, &*t.text)).collect();
+    set.parse_files(&files)
+        .map_err(|(i, e)| RenderError::Parse(helm_parse_error(&tpls[i].name, &e)))?;
     let exec = ExecOptions {
         missing_key: if opts.strict {
             MissingKey::Error

@@ -131,6 +131,10 @@ impl std::fmt::Debug for ExecOptions {
     }
 }
 
+/// Below this many bytes of template text, [`Templates::parse_files`]
+/// parses on the calling thread (a thread costs more than it saves).
+const PARALLEL_PARSE_MIN_BYTES: usize = 64 * 1024;
+
 /// A parsed template set (Go's `*template.Template` with its associated
 /// templates). Cloning is cheap; parsing into a clone does not affect the
 /// original. `Send + Sync`: parse once, execute from any thread.
@@ -186,10 +190,66 @@ impl Templates {
         self.parse_main(name, text).map(|_| ())
     }
 
+    /// [`Templates::parse`] of every `(name, text)` in order, with the
+    /// same result: each file is parsed on its own (a parse reads only its
+    /// text, the delimiters and the function names), so large sets are
+    /// parsed on two threads and the trees added in order afterwards. On
+    /// error: the index of the first file, in order, that failed, and its
+    /// error.
+    pub fn parse_files(&mut self, files: &[(&str, &str)]) -> Result<(), (usize, Error)> {
+        let total: usize = files.iter().map(|(_, t)| t.len()).sum();
+        if total < PARALLEL_PARSE_MIN_BYTES || files.len() < 2 {
+            for (i, (name, text)) in files.iter().enumerate() {
+                self.parse(name, text).map_err(|e| (i, e))?;
+            }
+            return Ok(());
+        }
+        // The first file at which the running size passes half the total
+        // starts the second thread's share.
+        let mut acc = 0;
+        let split = files
+            .iter()
+            .position(|(_, t)| {
+                acc += t.len();
+                acc * 2 >= total
+            })
+            .map_or(files.len(), |i| i + 1)
+            .min(files.len() - 1);
+        let (first, second) = files.split_at(split);
+        let (left, right, funcs) = (&*self.left, &*self.right, &*self.funcs);
+        let parse_share = |share: &[(&str, &str)]| -> Vec<Result<parse::TreeSet, Error>> {
+            share
+                .iter()
+                .map(|(name, text)| {
+                    parse::parse(name, text, left, right, funcs).map_err(Error::from)
+                })
+                .collect()
+        };
+        let (mut sets, rest) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| parse_share(second));
+            let mine = parse_share(first);
+            // A worker that panicked parses nothing: its share is parsed
+            // here instead (a panic then surfaces on the caller's thread).
+            let theirs = worker.join().unwrap_or_else(|_| parse_share(second));
+            (mine, theirs)
+        });
+        sets.extend(rest);
+        for (i, ((name, _), set)) in files.iter().zip(sets).enumerate() {
+            let set = set.map_err(|e| (i, e))?;
+            self.add_set(name, set).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
     /// Parse and return the main tree of `text` (which is executed even
     /// when it is empty and so not registered over an existing template).
     pub(crate) fn parse_main(&mut self, name: &str, text: &str) -> Result<Arc<Tree>, Error> {
         let set = parse::parse(name, text, &self.left, &self.right, &self.funcs)?;
+        self.add_set(name, set)
+    }
+
+    /// Add the trees of one parse of `name`, returning its main tree.
+    fn add_set(&mut self, name: &str, set: parse::TreeSet) -> Result<Arc<Tree>, Error> {
         let trees = Arc::make_mut(&mut self.trees);
         let mut main = None;
         for (tname, tree) in set {
@@ -246,6 +306,63 @@ mod tests {
     use super::*;
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    /// `(name, text)` files large enough to be parsed on two threads:
+    /// each defines `shared` (later files win) and its own `own-N`.
+    fn big_files(n: usize) -> Vec<(String, String)> {
+        let filler = "x".repeat(PARALLEL_PARSE_MIN_BYTES / n + 1);
+        (0..n)
+            .map(|i| {
+                let text = format!(
+                    "{{{{define \"shared\"}}}}from {i}{{{{end}}}}{{{{define \"own-{i}\"}}}}{i}{{{{end}}}}{filler}"
+                );
+                (format!("f{i}.yaml"), text)
+            })
+            .collect()
+    }
+
+    fn run(set: &Templates, name: &str) -> String {
+        set.execute(name, &Value::Nil, &ExecOptions::default())
+            .expect("executes")
+    }
+
+    #[test]
+    fn parse_files_matches_parsing_one_by_one() {
+        let files = big_files(5);
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (&**n, &**t)).collect();
+        let mut parallel = Templates::new(Arc::new(Registry::new()));
+        parallel.parse_files(&refs).expect("parses");
+        let mut serial = Templates::new(Arc::new(Registry::new()));
+        for (n, t) in &refs {
+            serial.parse(n, t).expect("parses");
+        }
+        assert_eq!(parallel.names(), serial.names());
+        for name in serial.names() {
+            assert_eq!(run(&parallel, &name), run(&serial, &name), "{name}");
+        }
+        // The last file's definition wins, across the two threads' shares.
+        assert_eq!(run(&parallel, "shared"), "from 4");
+    }
+
+    #[test]
+    fn parse_files_reports_the_first_failing_file_in_order() {
+        let mut files = big_files(5);
+        files[1].1.push_str("{{ end }}");
+        files[4].1.push_str("{{ if }}");
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (&**n, &**t)).collect();
+        let mut set = Templates::new(Arc::new(Registry::new()));
+        let (index, err) = set.parse_files(&refs).expect_err("fails");
+        assert_eq!(index, 1);
+        let mut one = Templates::new(Arc::new(Registry::new()));
+        let expected = one.parse(refs[1].0, refs[1].1).expect_err("fails");
+        assert_eq!(err.to_string(), expected.to_string());
+        // Only the second thread's share fails.
+        let mut files = big_files(5);
+        files[4].1.push_str("{{ if }}");
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (&**n, &**t)).collect();
+        let (index, _) = set.parse_files(&refs).expect_err("fails");
+        assert_eq!(index, 4);
+    }
 
     #[test]
     fn templates_are_send_and_sync() {
