@@ -23,6 +23,9 @@ use serde_saphyr::granit_parser::{
 use super::emit::{resolve_plain, Resolved};
 use crate::value::{List, Map, Value};
 
+#[path = "yaml_fast.rs"]
+mod fast;
+
 /// The deepest nesting accepted (goyaml.v2 allows 10000; we recurse on the
 /// Rust stack and keep well below its size).
 pub const MAX_NESTING: usize = 1000;
@@ -185,6 +188,7 @@ fn forbidden_char(c: char) -> bool {
 // ---------------------------------------------------------------------------
 // Events to a node arena.
 
+#[derive(Debug, PartialEq)]
 enum RawNode {
     Scalar {
         value: String,
@@ -197,6 +201,7 @@ enum RawNode {
     Alias(usize, String),
 }
 
+#[derive(Debug, PartialEq)]
 struct Document {
     nodes: Vec<RawNode>,
     root: Option<usize>,
@@ -296,7 +301,17 @@ fn syntax_error(e: &ScanError, text: &str) -> YamlParseError {
     }
 }
 
+/// The first document of `text` as a node arena: the common subset of
+/// manifests and values files by the hand-written [`fast`] reader, the
+/// rest (and every error) by granit.
 fn read_document(text: &str) -> Result<Document, YamlParseError> {
+    match fast::read_document(text) {
+        Some(doc) => Ok(doc),
+        None => read_document_granit(text),
+    }
+}
+
+fn read_document_granit(text: &str) -> Result<Document, YamlParseError> {
     let mut opts = Options::default();
     opts.bom_inside_document_as_content = true;
     opts.block_scalar_eof_without_line_feed = true;
