@@ -32,7 +32,7 @@ pub enum ValuesError {
 /// empty map) into [`Values`], every number an `f64`.
 pub fn parse(text: &str) -> Result<Values, ValuesError> {
     let value = berth_template::convert::values_from_yaml(text)?;
-    match from_template(&value)? {
+    match into_json(value)? {
         Json::Object(map) => Ok(map),
         // values_from_yaml always returns a map.
         other => Err(ValuesError::Unrepresentable(json_kind(&other).into())),
@@ -90,6 +90,29 @@ pub fn from_template(value: &Value) -> Result<Json, ValuesError> {
             }
         }
         other => return Err(ValuesError::Unrepresentable(other.type_name())),
+    })
+}
+
+/// [`from_template`] for a tree nothing else holds: maps' keys and
+/// lists' items are moved out, not cloned (a shared part is copied).
+fn into_json(value: Value) -> Result<Json, ValuesError> {
+    Ok(match value {
+        Value::List(l) if !l.nil => {
+            let items = std::rc::Rc::try_unwrap(l.items).unwrap_or_else(|rc| (*rc).clone());
+            Json::Array(items.into_iter().map(into_json).collect::<Result<_, _>>()?)
+        }
+        Value::Map(m) if !m.nil => {
+            let entries = std::rc::Rc::try_unwrap(m.entries)
+                .map(std::cell::RefCell::into_inner)
+                .unwrap_or_else(|rc| rc.borrow().clone());
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, into_json(v)?)))
+                    .collect::<Result<_, ValuesError>>()?,
+            )
+        }
+        other => from_template(&other)?,
     })
 }
 

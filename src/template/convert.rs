@@ -115,27 +115,29 @@ impl<'a> Iterator for Documents<'a> {
             if self.rest.is_empty() {
                 return None;
             }
-            // The document runs to the next separator line (or the end).
+            // The document runs to the next line starting with `---` (or
+            // the end); such a line is a separator or an error.
             let text = self.rest;
-            let mut at = 0;
-            let (doc_end, next) = loop {
-                if at >= text.len() {
-                    break (text.len(), text.len());
-                }
-                let line_end = memchr::memchr(b'\n', &text.as_bytes()[at..])
-                    .map_or(text.len(), |i| at + i + 1);
-                let line = &text[at..line_end];
-                if let Some(after) = line.strip_prefix("---") {
-                    let trimmed = after.trim();
+            let bytes = text.as_bytes();
+            let sep = if bytes.starts_with(b"---") {
+                Some(0)
+            } else {
+                memchr::memmem::find(bytes, b"\n---").map(|i| i + 1)
+            };
+            let (doc_end, next) = match sep {
+                None => (text.len(), text.len()),
+                Some(start) => {
+                    let line_end = memchr::memchr(b'\n', &bytes[start..])
+                        .map_or(text.len(), |i| start + i + 1);
+                    let trimmed = text[start + 3..line_end].trim();
                     if !trimmed.is_empty() && !trimmed.starts_with('#') {
                         // Whatever was read before the bad separator is
                         // not returned; the reader fails here.
                         self.rest = "";
                         return Some(Err(ConvertError::Separator(trimmed.to_string())));
                     }
-                    break (at, line_end);
+                    (start, line_end)
                 }
-                at = line_end;
             };
             let doc = &text[..doc_end];
             self.rest = &text[next..];
