@@ -1137,8 +1137,16 @@ const UNICODE_TABLES: &[(&str, &str)] = &[
 // ---- compiled patterns and Go's matching loops -----------------------------
 
 /// A compiled Go regular expression.
+///
+/// Built with `regex-automata`'s meta engine configured exactly as the
+/// `regex` crate configures it for a `Regex` (leftmost-first, UTF-8, no
+/// empty match inside a character), except that no full DFA is built:
+/// other crates in the binary enable full-DFA construction for every
+/// `regex::Regex`, and building it was most of a chart's regex cost
+/// (templates compile a few patterns once each; matching stays on the
+/// lazy DFA and the NFA engines, with the same matches).
 pub struct GoRegex {
-    re: regex::Regex,
+    re: regex_automata::meta::Regex,
     /// Capture names by group index (`""` for unnamed and for group 0).
     names: Vec<String>,
 }
@@ -1155,10 +1163,19 @@ pub fn compile(expr: &str) -> Result<Rc<GoRegex>, SyntaxError> {
         return err(ErrorCode::NestingDepth, expr);
     }
     let translation = translate(expr)?;
-    let re = regex::RegexBuilder::new(&translation.pattern)
-        .size_limit(64 << 20)
-        .nest_limit(4 * MAX_DEPTH as u32)
-        .build()
+    let config = regex_automata::meta::Config::new()
+        .nfa_size_limit(Some(64 << 20))
+        .hybrid_cache_capacity(2 << 20)
+        .match_kind(regex_automata::MatchKind::LeftmostFirst)
+        .utf8_empty(true)
+        .dfa(false);
+    let syntax = regex_automata::util::syntax::Config::new()
+        .utf8(true)
+        .nest_limit(4 * MAX_DEPTH as u32);
+    let re = regex_automata::meta::Builder::new()
+        .configure(config)
+        .syntax(syntax)
+        .build(&translation.pattern)
         .map_err(|_| SyntaxError {
             code: ErrorCode::Large,
             expr: expr.to_string(),
@@ -1209,7 +1226,7 @@ impl GoRegex {
         let mut pos = 0;
         let mut prev_end: Option<usize> = None;
         while out.len() < limit && pos <= s.len() {
-            let Some(m) = self.re.find_at(s, pos) else {
+            let Some(m) = self.find_at(s, pos) else {
                 break;
             };
             let (start, end) = (m.start(), m.end());
@@ -1233,7 +1250,28 @@ impl GoRegex {
     pub fn find(&self, s: &str) -> String {
         self.re
             .find(s)
-            .map_or_else(String::new, |m| m.as_str().to_string())
+            .map_or_else(String::new, |m| s[m.range()].to_string())
+    }
+
+    /// The first match starting at or after `start` (the text before it
+    /// still counts for anchors and word boundaries), as `Regex::find_at`.
+    fn find_at(&self, s: &str, start: usize) -> Option<regex_automata::Match> {
+        self.re
+            .search(&regex_automata::Input::new(s).span(start..s.len()))
+    }
+
+    /// [`GoRegex::find_at`] with the capture groups, as `Regex::captures_at`.
+    fn captures_at(
+        &self,
+        s: &str,
+        start: usize,
+    ) -> Option<regex_automata::util::captures::Captures> {
+        let mut caps = self.re.create_captures();
+        self.re.search_captures(
+            &regex_automata::Input::new(s).span(start..s.len()),
+            &mut caps,
+        );
+        caps.is_match().then_some(caps)
     }
 
     pub fn find_all(&self, s: &str, n: i64) -> Vec<String> {
@@ -1252,14 +1290,14 @@ impl GoRegex {
         let mut search = 0;
         while search <= src.len() {
             let caps = if expand {
-                self.re.captures_at(src, search)
+                self.captures_at(src, search)
             } else {
                 None
             };
             let bounds = match &caps {
-                Some(c) => c.get(0).map(|m| (m.start(), m.end())),
+                Some(c) => c.get_group(0).map(|m| (m.start, m.end)),
                 None if expand => None,
-                None => self.re.find_at(src, search).map(|m| (m.start(), m.end())),
+                None => self.find_at(src, search).map(|m| (m.start(), m.end())),
             };
             let Some((start, end)) = bounds else {
                 break;
@@ -1267,7 +1305,7 @@ impl GoRegex {
             out.push_str(&src[last_end..start]);
             if end > last_end || start == 0 {
                 match &caps {
-                    Some(c) => self.expand(&mut out, repl, c),
+                    Some(c) => self.expand(&mut out, repl, src, c),
                     None => out.push_str(repl),
                 }
             }
@@ -1286,8 +1324,14 @@ impl GoRegex {
     }
 
     /// Go's `Regexp.Expand` of `template` for one match.
-    fn expand(&self, out: &mut String, template: &str, caps: &regex::Captures<'_>) {
-        let group = |i: usize| caps.get(i).map(|m| m.as_str());
+    fn expand(
+        &self,
+        out: &mut String,
+        template: &str,
+        src: &str,
+        caps: &regex_automata::util::captures::Captures,
+    ) {
+        let group = |i: usize| caps.get_group(i).map(|m| &src[m.range()]);
         let mut t = template;
         while let Some(dollar) = t.find('$') {
             out.push_str(&t[..dollar]);
