@@ -51,7 +51,9 @@ pub(super) fn read_document(text: &str) -> Option<Document> {
         src: text.as_bytes(),
         pos: 0,
         line_start: 0,
-        nodes: Vec::new(),
+        // About one node per line: no regrowing for typical documents.
+        nodes: Vec::with_capacity(text.len() / 24 + 4),
+        entries: Vec::new(),
         depth: 0,
     };
     let root = r.document()?;
@@ -155,6 +157,9 @@ struct Reader<'a> {
     /// Where the line of `pos` starts.
     line_start: usize,
     nodes: Vec<RawNode>,
+    /// The entries of the open mappings, innermost last (each mapping
+    /// then gets one exactly sized vector).
+    entries: Vec<(usize, usize)>,
     depth: usize,
 }
 
@@ -351,7 +356,7 @@ impl Reader<'_> {
     fn block_map(&mut self, n: usize, first_key: Scalar) -> Option<Next> {
         self.enter()?;
         let map = self.push(RawNode::Map(Vec::new()));
-        let mut entries = Vec::new();
+        let first_entry = self.entries.len();
         let mut key = first_key;
         let next = loop {
             let k = self.push_scalar(key);
@@ -374,7 +379,7 @@ impl Reader<'_> {
                 b'-' if self.is_sep(self.pos + 1) => return None,
                 _ => self.inline_value(n)?,
             };
-            entries.push((k, v));
+            self.entries.push((k, v));
             match next {
                 Some(m) if m == n => {
                     if self.at_entry() {
@@ -390,6 +395,7 @@ impl Reader<'_> {
                 _ => break next,
             }
         };
+        let entries = self.entries.drain(first_entry..).collect();
         self.nodes[map] = RawNode::Map(entries);
         self.depth -= 1;
         Some(next)
