@@ -11,22 +11,27 @@
 //!
 //! - block mappings and block sequences at any indentation (a sequence at
 //!   its key's indentation, `- k: v` compact mappings, `- - x`);
-//! - single-line plain, single- and double-quoted scalars (escapes decoded
-//!   as granit decodes them), empty values, comments and blank lines, one
-//!   leading `---` line;
+//! - plain, single- and double-quoted scalars: keys on one line, values
+//!   also over several lines indented past their collection (folded as
+//!   granit folds them), escapes decoded as granit decodes them; empty
+//!   values, comments and blank lines, one leading `---` line;
 //! - flow sequences of plain and quoted scalars on one line, `{}`;
 //! - literal and folded block scalars with clip, strip or keep chomping
 //!   (no indentation indicator), following granit's algorithm line by line.
 //!
 //! Anything else (tabs, `\r`, anchors, aliases, tags, `?` keys, directives,
-//! `...`, a second document, multi-line plain or quoted scalars, a long
-//! key, U+2028/U+2029/U+FEFF/U+0085, any indentation it is not sure of)
-//! makes it answer `None`, "not sure", and the caller reads the text with
-//! granit as before. So the fallback keeps the semantics: a `Some` is only
-//! ever returned for text granit reads without error into the same nodes,
+//! `...`, a second document, multi-line keys, a comment inside a
+//! multi-line plain scalar, an escaped line break, a long key, control
+//! characters, U+2028/U+2029/U+FEFF/U+0085, any indentation it is not sure
+//! of) makes it answer `None`, "not sure", and the caller reads the text
+//! with granit as before. So the fallback keeps the semantics: a `Some` is
+//! only ever returned for text granit reads without error into the same
+//! nodes (goyaml's one-line rule for implicit keys, checked by
+//! `read_document` outside granit, holds too: keys here are on one line),
 //! and every error (with its message) still comes from the granit path.
-//! The differential tests below check that on the chart corpus, on
-//! conformance cases and on thousands of mutated documents.
+//! The differential tests below check that on rendered manifests, values
+//! files and conformance cases, on mutated documents and on random
+//! documents of YAML line pieces.
 
 use super::{Document, RawNode, ScalarStyle};
 
