@@ -253,6 +253,7 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
         show_only: a.show_only.clone(),
         no_hooks: a.no_hooks,
     };
+    berth_render::one_shot_process();
     // Rendering runs while the values are checked against the schemas;
     // a schema or kubeVersion error still wins, as in helm.
     let (prepared, output) = prepare_then(chart, user_values, &process, |prepared| {

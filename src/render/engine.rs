@@ -203,6 +203,9 @@ fn execute_all(
         };
         rendered.push((t.name.clone(), out));
     }
+    if crate::is_one_shot() {
+        std::mem::forget(set);
+    }
     Ok(rendered)
 }
 

@@ -26,6 +26,21 @@ pub mod output;
 
 use berth_template::engine::{Limits, LookupHook};
 
+static ONE_SHOT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Declare that this process exits right after its render (`berth
+/// template`): renders then leave their parse trees allocated instead of
+/// freeing them node by node (millions of instructions on large charts).
+/// Never call it in a long-running process.
+pub fn one_shot_process() {
+    ONE_SHOT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether [`one_shot_process`] was called.
+pub(crate) fn is_one_shot() -> bool {
+    ONE_SHOT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// `.Release` (Helm's `common.ReleaseOptions` as `ToRenderValues` exposes
 /// them).
 #[derive(Debug, Clone, PartialEq, Eq)]
