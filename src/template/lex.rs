@@ -3,6 +3,11 @@
 //! It produces the same items (with the same byte positions and lines) as
 //! Go's lexer, because the parser's error messages quote them: `unexpected
 //! "}" in operand`, `unexpected <end> in input`, `bad character U+0021 '!'`.
+//!
+//! One difference: Go emits an `itemSpace` for each run of spaces inside
+//! an action, and its parser skips them except to tell whether an operand
+//! is followed by space. Here the run is skipped and the item after it
+//! carries [`Item::space_before`] instead.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ItemKind {
@@ -24,7 +29,6 @@ pub(crate) enum ItemKind {
     RawString,
     RightDelim,
     RightParen,
-    Space,
     String,
     Text,
     Variable,
@@ -69,6 +73,9 @@ impl ItemKind {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Item<'s> {
     pub kind: ItemKind,
+    /// Whether Go's lexer emitted an `itemSpace` right before this item
+    /// (spaces inside an action, other than a single one before `-}}`).
+    pub space_before: bool,
     pub pos: usize,
     pub val: &'s str,
     pub line: usize,
@@ -95,24 +102,14 @@ impl std::fmt::Display for Item<'_> {
     }
 }
 
-/// The states a step can hand over to; the others (Go's lexLeftDelim,
-/// lexSpace, lexIdentifier, …) are entered directly from the state that
-/// leads to them.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    Text,
-    Comment,
-    RightDelim,
-    InsideAction,
-}
-
 pub(crate) struct Lexer<'s> {
     input: &'s str,
     left: &'s str,
-    right: &'s str,
+    right: &'s [u8],
+    /// The right delimiter's first byte.
+    right0: u8,
     pos: usize,
     start: usize,
-    at_eof: bool,
     paren_depth: i64,
     line: usize,
     start_line: usize,
@@ -145,10 +142,6 @@ static ASCII_ALNUM: [bool; 256] = {
     t
 };
 
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
 fn is_space_byte(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
@@ -163,11 +156,6 @@ pub(crate) fn is_alnum(c: char) -> bool {
 fn has_left_trim_marker(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 2 && b[0] == b'-' && is_space_byte(b[1])
-}
-
-fn has_right_trim_marker(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2 && is_space_byte(b[0]) && b[1] == b'-'
 }
 
 const TRIM_MARKER_LEN: usize = 2;
@@ -207,17 +195,38 @@ pub(crate) fn format_unicode(c: Option<char>) -> String {
     }
 }
 
+/// The keyword item of an identifier, if it is one (`break` and
+/// `continue` only where they are not function names).
+fn keyword(word: &str, break_ok: bool, continue_ok: bool) -> ItemKind {
+    match word {
+        "block" => ItemKind::Block,
+        "break" if break_ok => ItemKind::Break,
+        "continue" if continue_ok => ItemKind::Continue,
+        "define" => ItemKind::Define,
+        "else" => ItemKind::Else,
+        "end" => ItemKind::End,
+        "if" => ItemKind::If,
+        "range" => ItemKind::Range,
+        "nil" => ItemKind::Nil,
+        "template" => ItemKind::Template,
+        "with" => ItemKind::With,
+        "true" | "false" => ItemKind::Bool,
+        _ => ItemKind::Identifier,
+    }
+}
+
 impl<'s> Lexer<'s> {
     pub fn new(input: &'s str, left: &'s str, right: &'s str) -> Lexer<'s> {
         let left = if left.is_empty() { "{{" } else { left };
+        let right = if right.is_empty() { "}}" } else { right }.as_bytes();
         Lexer {
             input,
             left,
             left_finder: memchr::memmem::Finder::new(left.as_bytes()),
-            right: if right.is_empty() { "}}" } else { right },
+            right,
+            right0: right[0],
             pos: 0,
             start: 0,
-            at_eof: false,
             paren_depth: 0,
             line: 1,
             start_line: 1,
@@ -229,6 +238,11 @@ impl<'s> Lexer<'s> {
         }
     }
 
+    /// The text being lexed.
+    pub fn input(&self) -> &'s str {
+        self.input
+    }
+
     /// The error text of the last [`ItemKind::Error`] item.
     pub fn error_text(&self) -> &str {
         &self.error
@@ -236,7 +250,6 @@ impl<'s> Lexer<'s> {
 
     fn next(&mut self) -> Option<char> {
         let Some(&b) = self.input.as_bytes().get(self.pos) else {
-            self.at_eof = true;
             return EOF;
         };
         if b.is_ascii() {
@@ -251,36 +264,19 @@ impl<'s> Lexer<'s> {
         Some(c)
     }
 
-    fn peek(&mut self) -> Option<char> {
-        match self.input.as_bytes().get(self.pos) {
+    /// The character at `pos`, if any.
+    fn char_at(&self, pos: usize) -> Option<char> {
+        match self.input.as_bytes().get(pos) {
             None => None,
             Some(&b) if b.is_ascii() => Some(char::from(b)),
-            Some(_) => self.input[self.pos..].chars().next(),
-        }
-    }
-
-    fn backup(&mut self) {
-        if !self.at_eof && self.pos > 0 {
-            let b = self.input.as_bytes()[self.pos - 1];
-            if b.is_ascii() {
-                self.pos -= 1;
-                if b == b'\n' {
-                    self.line -= 1;
-                }
-                return;
-            }
-            if let Some(c) = self.input[..self.pos].chars().next_back() {
-                self.pos -= c.len_utf8();
-                if c == '\n' {
-                    self.line -= 1;
-                }
-            }
+            Some(_) => self.input[pos..].chars().next(),
         }
     }
 
     fn this_item(&mut self, kind: ItemKind) -> Item<'s> {
         let item = Item {
             kind,
+            space_before: false,
             pos: self.start,
             val: &self.input[self.start..self.pos],
             line: self.start_line,
@@ -296,28 +292,29 @@ impl<'s> Lexer<'s> {
         self.start_line = self.line;
     }
 
-    fn accept(&mut self, valid: &str) -> bool {
-        match self.next() {
-            Some(c) if valid.contains(c) => true,
-            _ => {
-                self.backup();
-                false
+    /// Go's `accept` for a set of ASCII bytes.
+    fn accept(&mut self, valid: &[u8]) -> bool {
+        match self.input.as_bytes().get(self.pos) {
+            Some(b) if valid.contains(b) => {
+                self.pos += 1;
+                true
             }
+            _ => false,
         }
     }
 
-    fn accept_run(&mut self, valid: &str) {
-        while let Some(c) = self.next() {
-            if !valid.contains(c) {
-                break;
-            }
+    /// Go's `acceptRun` for a set of ASCII bytes.
+    fn accept_run(&mut self, valid: &[u8]) {
+        let bytes = self.input.as_bytes();
+        while self.pos < bytes.len() && valid.contains(&bytes[self.pos]) {
+            self.pos += 1;
         }
-        self.backup();
     }
 
     fn error(&mut self, msg: String) -> Item<'s> {
         let item = Item {
             kind: ItemKind::Error,
+            space_before: false,
             pos: self.start,
             val: "",
             line: self.start_line,
@@ -327,63 +324,64 @@ impl<'s> Lexer<'s> {
         item
     }
 
+    /// Go's `atRightDelim` at `pos`: (at a delimiter, with a trim marker).
     #[inline]
-    fn at_right_delim(&self) -> (bool, bool) {
-        let rest = &self.input.as_bytes()[self.pos..];
-        let right = self.right.as_bytes();
-        if has_right_trim_marker_bytes(rest) && starts_with(&rest[TRIM_MARKER_LEN..], right) {
+    fn right_delim_at(&self, pos: usize) -> (bool, bool) {
+        let rest = &self.input.as_bytes()[pos..];
+        let Some(&b) = rest.first() else {
+            return (false, false);
+        };
+        if is_space_byte(b)
+            && has_right_trim_marker_bytes(rest)
+            && starts_with(&rest[TRIM_MARKER_LEN..], self.right)
+        {
             return (true, true);
         }
-        if starts_with(rest, right) {
+        if b == self.right0 && rest.starts_with(self.right) {
             return (true, false);
         }
         (false, false)
     }
 
-    fn at_terminator(&mut self) -> bool {
+    fn at_terminator(&self) -> bool {
         match self.input.as_bytes().get(self.pos) {
             None => true,
             Some(&b) if is_space_byte(b) => true,
             Some(b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
-            _ => starts_with(&self.input.as_bytes()[self.pos..], self.right.as_bytes()),
+            _ => starts_with(&self.input.as_bytes()[self.pos..], self.right),
         }
     }
 
-    /// The next item, as Go's `nextItem`.
+    /// The next item, as Go's `nextItem` (less the `itemSpace` items).
     pub fn next_item(&mut self) -> Item<'s> {
         if self.dead {
             return Item {
                 kind: ItemKind::Eof,
+                space_before: false,
                 pos: 0,
                 val: "EOF",
                 line: self.start_line,
             };
         }
-        let mut state = if self.inside_action {
-            State::InsideAction
+        if self.inside_action {
+            self.lex_inside_action()
         } else {
-            State::Text
-        };
+            self.lex_text()
+        }
+    }
+
+    /// Go's lexText, with lexLeftDelim and lexComment (which go back to
+    /// lexText) entered directly.
+    fn lex_text(&mut self) -> Item<'s> {
         loop {
-            match self.step(state) {
-                Ok(item) => return item,
-                Err(next) => state = next,
-            }
-        }
-    }
-
-    /// Run one state: `Ok(item)` when it emits, `Err(next)` to go on.
-    fn step(&mut self, state: State) -> Result<Item<'s>, State> {
-        match state {
-            State::Text => self.lex_text(),
-            State::Comment => self.lex_comment(),
-            State::RightDelim => Ok(self.lex_right_delim()),
-            State::InsideAction => self.lex_inside_action(),
-        }
-    }
-
-    fn lex_text(&mut self) -> Result<Item<'s>, State> {
-        if let Some(x) = self.left_finder.find(&self.input.as_bytes()[self.pos..]) {
+            let Some(x) = self.left_finder.find(&self.input.as_bytes()[self.pos..]) else {
+                self.pos = self.input.len();
+                if self.pos > self.start {
+                    self.line += count_newlines(&self.input[self.start..self.pos]);
+                    return self.this_item(ItemKind::Text);
+                }
+                return self.this_item(ItemKind::Eof);
+            };
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + self.left.len();
@@ -397,46 +395,40 @@ impl<'s> Lexer<'s> {
                 self.pos += trim;
                 self.ignore();
                 if !item.val.is_empty() {
-                    return Ok(item);
+                    return item;
                 }
             }
-            // Go's state machine goes to lexLeftDelim; go there directly.
-            return self.lex_left_delim();
-        }
-        self.pos = self.input.len();
-        if self.pos > self.start {
-            self.line += count_newlines(&self.input[self.start..self.pos]);
-            return Ok(self.this_item(ItemKind::Text));
-        }
-        Ok(self.this_item(ItemKind::Eof))
-    }
-
-    fn lex_left_delim(&mut self) -> Result<Item<'s>, State> {
-        self.pos += self.left.len();
-        let trim = has_left_trim_marker(&self.input[self.pos..]);
-        let after = if trim { TRIM_MARKER_LEN } else { 0 };
-        if self.input[self.pos + after..].starts_with("/*") {
+            // lexLeftDelim.
+            self.pos += self.left.len();
+            let trim = has_left_trim_marker(&self.input[self.pos..]);
+            let after = if trim { TRIM_MARKER_LEN } else { 0 };
+            if self.input[self.pos + after..].starts_with("/*") {
+                self.pos += after;
+                self.ignore();
+                if let Some(err) = self.lex_comment() {
+                    return err;
+                }
+                continue;
+            }
+            let item = self.this_item(ItemKind::LeftDelim);
+            self.inside_action = true;
             self.pos += after;
             self.ignore();
-            return Err(State::Comment);
+            self.paren_depth = 0;
+            return item;
         }
-        let item = self.this_item(ItemKind::LeftDelim);
-        self.inside_action = true;
-        self.pos += after;
-        self.ignore();
-        self.paren_depth = 0;
-        Ok(item)
     }
 
-    fn lex_comment(&mut self) -> Result<Item<'s>, State> {
+    /// Go's lexComment: skips the comment, or returns its error item.
+    fn lex_comment(&mut self) -> Option<Item<'s>> {
         self.pos += 2;
         let Some(x) = memchr::memmem::find(&self.input.as_bytes()[self.pos..], b"*/") else {
-            return Ok(self.error("unclosed comment".into()));
+            return Some(self.error("unclosed comment".into()));
         };
         self.pos += x + 2;
-        let (delim, trim) = self.at_right_delim();
+        let (delim, trim) = self.right_delim_at(self.pos);
         if !delim {
-            return Ok(self.error("comment ends before closing delimiter".into()));
+            return Some(self.error("comment ends before closing delimiter".into()));
         }
         self.line += count_newlines(&self.input[self.start..self.pos]);
         // The comment item itself is dropped (Go emits it only in
@@ -451,11 +443,10 @@ impl<'s> Lexer<'s> {
             self.pos += trim_left_len(&self.input[self.pos..]);
         }
         self.ignore();
-        Err(State::Text)
+        None
     }
 
-    fn lex_right_delim(&mut self) -> Item<'s> {
-        let (_, trim) = self.at_right_delim();
+    fn lex_right_delim(&mut self, trim: bool) -> Item<'s> {
         if trim {
             self.pos += TRIM_MARKER_LEN;
             self.ignore();
@@ -470,132 +461,189 @@ impl<'s> Lexer<'s> {
         item
     }
 
-    fn lex_inside_action(&mut self) -> Result<Item<'s>, State> {
-        let (delim, _) = self.at_right_delim();
-        if delim {
-            if self.paren_depth == 0 {
-                return Err(State::RightDelim);
-            }
-            return Ok(self.error("unclosed left paren".into()));
+    /// Go's lexInsideAction at a right delimiter.
+    fn right_delim_or_unclosed(&mut self, trim: bool) -> Item<'s> {
+        if self.paren_depth == 0 {
+            return self.lex_right_delim(trim);
         }
-        let c = self.next();
-        let Some(c) = c else {
-            return Ok(self.error("unclosed action".into()));
+        self.error("unclosed left paren".into())
+    }
+
+    /// Go's lexInsideAction, lexSpace and the state after it: the next
+    /// item of an action, with a run of spaces before it skipped.
+    fn lex_inside_action(&mut self) -> Item<'s> {
+        let bytes = self.input.as_bytes();
+        let Some(&b) = bytes.get(self.pos) else {
+            return self.error("unclosed action".into());
         };
-        match c {
-            // The next states are entered directly (Go's lexer returns
-            // them as its next state function; the items are the same).
-            c if is_space(c) => {
-                self.backup();
-                self.lex_space()
+        if b == self.right0 || is_space_byte(b) {
+            let (delim, trim) = self.right_delim_at(self.pos);
+            if delim {
+                return self.right_delim_or_unclosed(trim);
             }
-            '=' => Ok(self.this_item(ItemKind::Assign)),
-            ':' => {
-                if self.next() != Some('=') {
-                    return Ok(self.error("expected :=".into()));
+        }
+        if !is_space_byte(b) {
+            return self.lex_operand(b);
+        }
+        // lexSpace: the run of spaces.
+        let run = self.pos;
+        let mut p = self.pos;
+        let mut newlines = 0;
+        while p < bytes.len() && is_space_byte(bytes[p]) {
+            newlines += usize::from(bytes[p] == b'\n');
+            p += 1;
+        }
+        if p < bytes.len() && bytes[p] == b'-' && starts_with(&bytes[p + 1..], self.right) {
+            // A trim-marked delimiter: the last space belongs to it.
+            let last = bytes[p - 1];
+            self.pos = p - 1;
+            self.line += newlines - usize::from(last == b'\n');
+            if p - run == 1 {
+                // Go goes straight to lexRightDelim (no paren check).
+                return self.lex_right_delim(true);
+            }
+            self.start = self.pos;
+            self.start_line = self.line;
+            let mut item = self.right_delim_or_unclosed(true);
+            item.space_before = true;
+            return item;
+        }
+        self.pos = p;
+        self.line += newlines;
+        self.start = p;
+        self.start_line = self.line;
+        // lexInsideAction after the space item.
+        let mut item = match bytes.get(p) {
+            None => self.error("unclosed action".into()),
+            Some(&b) => {
+                if b == self.right0 && bytes[p..].starts_with(self.right) {
+                    self.right_delim_or_unclosed(false)
+                } else {
+                    self.lex_operand(b)
                 }
-                Ok(self.this_item(ItemKind::Declare))
             }
-            '|' => Ok(self.this_item(ItemKind::Pipe)),
-            '"' => Ok(self.lex_quote()),
-            '`' => Ok(self.lex_raw_quote()),
-            '$' => Ok(self.lex_variable()),
-            '\'' => Ok(self.lex_char()),
-            '.' => {
-                if let Some(&b) = self.input.as_bytes().get(self.pos) {
-                    if !b.is_ascii_digit() {
-                        return Ok(self.lex_field_or_variable(ItemKind::Field));
-                    }
+        };
+        item.space_before = true;
+        item
+    }
+
+    /// The rest of Go's lexInsideAction, at the byte `b` (not a space and
+    /// not the start of a right delimiter).
+    fn lex_operand(&mut self, b: u8) -> Item<'s> {
+        let bytes = self.input.as_bytes();
+        match b {
+            b'=' => {
+                self.pos += 1;
+                self.this_item(ItemKind::Assign)
+            }
+            b':' => {
+                self.pos += 1;
+                if bytes.get(self.pos) != Some(&b'=') {
+                    return self.error("expected :=".into());
                 }
-                self.backup();
-                Ok(self.lex_number())
+                self.pos += 1;
+                self.this_item(ItemKind::Declare)
             }
-            '+' | '-' | '0'..='9' => {
-                self.backup();
-                Ok(self.lex_number())
+            b'|' => {
+                self.pos += 1;
+                self.this_item(ItemKind::Pipe)
             }
-            c if is_alnum(c) => {
-                self.backup();
-                Ok(self.lex_identifier())
+            b'"' => {
+                self.pos += 1;
+                self.lex_quote()
             }
-            '(' => {
+            b'`' => {
+                self.pos += 1;
+                self.lex_raw_quote()
+            }
+            b'$' => {
+                self.pos += 1;
+                self.lex_field_or_variable(ItemKind::Variable)
+            }
+            b'\'' => {
+                self.pos += 1;
+                self.lex_char()
+            }
+            b'.' => match bytes.get(self.pos + 1) {
+                Some(d) if !d.is_ascii_digit() => {
+                    self.pos += 1;
+                    self.lex_field_or_variable(ItemKind::Field)
+                }
+                _ => self.lex_number(),
+            },
+            b'+' | b'-' | b'0'..=b'9' => self.lex_number(),
+            b'(' => {
+                self.pos += 1;
                 self.paren_depth += 1;
-                Ok(self.this_item(ItemKind::LeftParen))
+                self.this_item(ItemKind::LeftParen)
             }
-            ')' => {
+            b')' => {
+                self.pos += 1;
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
-                    return Ok(self.error("unexpected right paren".into()));
+                    return self.error("unexpected right paren".into());
                 }
-                Ok(self.this_item(ItemKind::RightParen))
+                self.this_item(ItemKind::RightParen)
             }
-            c if c.is_ascii() && (' '..='~').contains(&c) => Ok(self.this_item(ItemKind::Char)),
-            c => Ok(self.error(format!(
-                "unrecognized character in action: {}",
-                format_unicode(Some(c))
-            ))),
+            b if ASCII_ALNUM[usize::from(b)] => self.lex_identifier(),
+            b' '..=b'~' => {
+                self.pos += 1;
+                self.this_item(ItemKind::Char)
+            }
+            _ => {
+                let c = self.char_at(self.pos);
+                match c {
+                    Some(c) if is_alnum(c) => self.lex_identifier(),
+                    _ => {
+                        if let Some(c) = c {
+                            self.pos += c.len_utf8();
+                        }
+                        self.error(format!(
+                            "unrecognized character in action: {}",
+                            format_unicode(c)
+                        ))
+                    }
+                }
+            }
         }
     }
 
-    fn lex_space(&mut self) -> Result<Item<'s>, State> {
-        let mut n = 0;
-        while let Some(c) = self.peek() {
-            if !is_space(c) {
-                break;
+    /// Skip the alphanumeric run at `pos` (Go's loop of `next` while
+    /// `isAlphaNumeric`, then `backup`), returning the character that
+    /// ends it (`None` at the end of the input).
+    fn skip_alnum(&mut self) -> Option<char> {
+        let bytes = self.input.as_bytes();
+        let mut p = self.pos;
+        loop {
+            while p < bytes.len() && ASCII_ALNUM[usize::from(bytes[p])] {
+                p += 1;
             }
-            self.next();
-            n += 1;
-        }
-        let back = &self.input[self.pos - 1..];
-        if has_right_trim_marker(back) && back[TRIM_MARKER_LEN..].starts_with(self.right) {
-            self.backup();
-            if n == 1 {
-                return Err(State::RightDelim);
+            self.pos = p;
+            let Some(&b) = bytes.get(p) else {
+                return None;
+            };
+            if b.is_ascii() {
+                return Some(char::from(b));
             }
+            let c = self.char_at(p)?;
+            if !is_alnum(c) {
+                return Some(c);
+            }
+            p += c.len_utf8();
         }
-        Ok(self.this_item(ItemKind::Space))
     }
 
     fn lex_identifier(&mut self) -> Item<'s> {
-        self.skip_ascii_alnum();
-        loop {
-            let c = self.next();
-            match c {
-                Some(c) if is_alnum(c) => {}
-                _ => {
-                    self.backup();
-                    let word = &self.input[self.start..self.pos];
-                    if !self.at_terminator() {
-                        return self.error(format!("bad character {}", format_unicode(c)));
-                    }
-                    let kind = match word {
-                        "block" => ItemKind::Block,
-                        "break" if self.break_ok => ItemKind::Break,
-                        "continue" if self.continue_ok => ItemKind::Continue,
-                        "define" => ItemKind::Define,
-                        "else" => ItemKind::Else,
-                        "end" => ItemKind::End,
-                        "if" => ItemKind::If,
-                        "range" => ItemKind::Range,
-                        "nil" => ItemKind::Nil,
-                        "template" => ItemKind::Template,
-                        "with" => ItemKind::With,
-                        "true" | "false" => ItemKind::Bool,
-                        _ => ItemKind::Identifier,
-                    };
-                    return self.this_item(kind);
-                }
-            }
+        let c = self.skip_alnum();
+        if !self.at_terminator() {
+            return self.error(format!("bad character {}", format_unicode(c)));
         }
+        let word = &self.input[self.start..self.pos];
+        let kind = keyword(word, self.break_ok, self.continue_ok);
+        self.this_item(kind)
     }
 
-    fn lex_variable(&mut self) -> Item<'s> {
-        if self.at_terminator() {
-            return self.this_item(ItemKind::Variable);
-        }
-        self.lex_field_or_variable(ItemKind::Variable)
-    }
-
+    /// Go's lexFieldOrVariable, after the `.` or `$`.
     fn lex_field_or_variable(&mut self, kind: ItemKind) -> Item<'s> {
         if self.at_terminator() {
             return self.this_item(if kind == ItemKind::Variable {
@@ -604,34 +652,11 @@ impl<'s> Lexer<'s> {
                 ItemKind::Dot
             });
         }
-        self.skip_ascii_alnum();
-        let mut c;
-        loop {
-            c = self.next();
-            match c {
-                Some(ch) if is_alnum(ch) => {}
-                _ => {
-                    self.backup();
-                    break;
-                }
-            }
-        }
+        let c = self.skip_alnum();
         if !self.at_terminator() {
             return self.error(format!("bad character {}", format_unicode(c)));
         }
         self.this_item(kind)
-    }
-
-    /// Skip a run of ASCII letters, digits and `_` (what the character
-    /// loops of identifiers and fields accept; they go on from there with
-    /// the rest of Unicode).
-    fn skip_ascii_alnum(&mut self) {
-        let bytes = self.input.as_bytes();
-        let mut p = self.pos;
-        while p < bytes.len() && ASCII_ALNUM[usize::from(bytes[p])] {
-            p += 1;
-        }
-        self.pos = p;
     }
 
     fn lex_char(&mut self) -> Item<'s> {
@@ -654,7 +679,7 @@ impl<'s> Lexer<'s> {
             let text = self.input[self.start..self.pos].to_string();
             return self.error(format!("bad number syntax: {}", crate::fmt::quote(&text)));
         }
-        if let Some('+' | '-') = self.peek() {
+        if let Some(b'+' | b'-') = self.input.as_bytes().get(self.pos) {
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let text = self.input[self.start..self.pos].to_string();
                 return self.error(format!("bad number syntax: {}", crate::fmt::quote(&text)));
@@ -665,33 +690,33 @@ impl<'s> Lexer<'s> {
     }
 
     fn scan_number(&mut self) -> bool {
-        self.accept("+-");
-        let mut digits = "0123456789_";
-        if self.accept("0") {
-            if self.accept("xX") {
-                digits = "0123456789abcdefABCDEF_";
-            } else if self.accept("oO") {
-                digits = "01234567_";
-            } else if self.accept("bB") {
-                digits = "01_";
+        self.accept(b"+-");
+        let mut digits: &[u8] = b"0123456789_";
+        if self.accept(b"0") {
+            if self.accept(b"xX") {
+                digits = b"0123456789abcdefABCDEF_";
+            } else if self.accept(b"oO") {
+                digits = b"01234567_";
+            } else if self.accept(b"bB") {
+                digits = b"01_";
             }
         }
         self.accept_run(digits);
-        if self.accept(".") {
+        if self.accept(b".") {
             self.accept_run(digits);
         }
-        if digits.len() == 11 && self.accept("eE") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if digits.len() == 11 && self.accept(b"eE") {
+            self.accept(b"+-");
+            self.accept_run(b"0123456789_");
         }
-        if digits.len() == 23 && self.accept("pP") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if digits.len() == 23 && self.accept(b"pP") {
+            self.accept(b"+-");
+            self.accept_run(b"0123456789_");
         }
-        self.accept("i");
-        if let Some(c) = self.peek() {
+        self.accept(b"i");
+        if let Some(c) = self.char_at(self.pos) {
             if is_alnum(c) {
-                self.next();
+                self.pos += c.len_utf8();
                 return false;
             }
         }
@@ -705,7 +730,6 @@ impl<'s> Lexer<'s> {
             let rest = &self.input.as_bytes()[self.pos..];
             let Some(i) = memchr::memchr3(b'\\', b'"', b'\n', rest) else {
                 self.pos = self.input.len();
-                self.at_eof = true;
                 return self.error("unterminated quoted string".into());
             };
             let b = rest[i];
@@ -730,7 +754,6 @@ impl<'s> Lexer<'s> {
         let Some(i) = memchr::memchr(b'`', rest) else {
             self.line += count_newlines(&self.input[self.pos..]);
             self.pos = self.input.len();
-            self.at_eof = true;
             return self.error("unterminated raw quoted string".into());
         };
         self.line += count_newlines(&self.input[self.pos..self.pos + i]);
@@ -760,6 +783,52 @@ mod tests {
             }
         }
         out
+    }
+
+    /// `(kind, space_before, line)` of each item up to EOF.
+    fn spaced(src: &str) -> Vec<(ItemKind, bool, usize)> {
+        let mut l = Lexer::new(src, "", "");
+        std::iter::from_fn(|| {
+            let it = l.next_item();
+            (it.kind != ItemKind::Eof).then_some((it.kind, it.space_before, it.line))
+        })
+        .collect()
+    }
+
+    #[test]
+    fn space_runs_mark_the_next_item() {
+        use ItemKind::*;
+        // Go: LeftDelim Field Space Field Space RightDelim.
+        assert_eq!(
+            spaced("{{.a .b\n }}"),
+            vec![
+                (LeftDelim, false, 1),
+                (Field, false, 1),
+                (Field, true, 1),
+                (RightDelim, true, 2),
+            ]
+        );
+        // One space before `-}}` belongs to the trim marker (no space
+        // item); more leave a space item of all but the last.
+        assert_eq!(spaced("{{.a -}}")[2], (RightDelim, false, 1));
+        assert_eq!(spaced("{{.a \n -}}")[2], (RightDelim, true, 2));
+        assert_eq!(spaced("{{.a\n\n-}}")[2], (RightDelim, true, 3));
+        // A chain's fields are adjacent; a space ends it.
+        assert_eq!(
+            spaced("{{(.a).b .c}}")
+                .iter()
+                .map(|t| (t.0, t.1))
+                .collect::<Vec<_>>(),
+            vec![
+                (LeftDelim, false),
+                (LeftParen, false),
+                (Field, false),
+                (RightParen, false),
+                (Field, false),
+                (Field, true),
+                (RightDelim, false),
+            ]
+        );
     }
 
     #[test]
@@ -792,8 +861,8 @@ mod tests {
         use ItemKind::*;
         let k = kinds("{{\"a\\\"b\" `x\ny` \"\\\\\"}}");
         assert_eq!(k[1], (String, "\"a\\\"b\"".into()));
-        assert_eq!(k[3], (RawString, "`x\ny`".into()));
-        assert_eq!(k[5], (String, "\"\\\\\"".into()));
+        assert_eq!(k[2], (RawString, "`x\ny`".into()));
+        assert_eq!(k[3], (String, "\"\\\\\"".into()));
         // The item after a raw string with a newline is on the next line.
         let mut l = Lexer::new("{{`x\ny` 1}}", "", "");
         let lines: Vec<(ItemKind, usize)> = std::iter::from_fn(|| {
@@ -802,7 +871,7 @@ mod tests {
         })
         .collect();
         assert_eq!(lines[1], (RawString, 1));
-        assert_eq!(lines[3], (Number, 2));
+        assert_eq!(lines[2], (Number, 2));
         assert_eq!(
             kinds("{{\"ab")[1],
             (Error, "unterminated quoted string".into())
@@ -826,9 +895,9 @@ mod tests {
         use ItemKind::*;
         let k = kinds("{{1_000 0x1F 1e3 'a' 3x}}");
         assert_eq!(k[1], (Number, "1_000".into()));
-        assert_eq!(k[3], (Number, "0x1F".into()));
-        assert_eq!(k[5], (Number, "1e3".into()));
-        assert_eq!(k[7], (CharConstant, "'a'".into()));
-        assert_eq!(k[9], (Error, "bad number syntax: \"3x\"".into()));
+        assert_eq!(k[2], (Number, "0x1F".into()));
+        assert_eq!(k[3], (Number, "1e3".into()));
+        assert_eq!(k[4], (CharConstant, "'a'".into()));
+        assert_eq!(k[5], (Error, "bad number syntax: \"3x\"".into()));
     }
 }

@@ -58,6 +58,7 @@ type PResult<T> = Result<T, ParseError>;
 /// An empty token slot (line 0, as Go's zero item).
 const NO_ITEM: Item<'static> = Item {
     kind: ItemKind::Eof,
+    space_before: false,
     pos: 0,
     val: "",
     line: 0,
@@ -133,12 +134,6 @@ impl<'s> Parser<'s, '_> {
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item<'s>, t1: Item<'s>) {
-        self.token[1] = t1;
-        self.token[2] = t2;
-        self.peek_count = 3;
-    }
-
     fn peek(&mut self) -> Item<'s> {
         if self.peek_count > 0 {
             return self.token[self.peek_count - 1];
@@ -148,19 +143,14 @@ impl<'s> Parser<'s, '_> {
         self.token[0]
     }
 
+    /// Go's `nextNonSpace` (the lexer emits no space items).
     fn next_non_space(&mut self) -> Item<'s> {
-        loop {
-            let t = self.next();
-            if t.kind != ItemKind::Space {
-                return t;
-            }
-        }
+        self.next()
     }
 
+    /// Go's `peekNonSpace`.
     fn peek_non_space(&mut self) -> Item<'s> {
-        let t = self.next_non_space();
-        self.backup();
-        t
+        self.peek()
     }
 
     // ---- errors ----
@@ -488,7 +478,6 @@ impl<'s> Parser<'s, '_> {
                 break;
             }
             self.next();
-            let after = self.peek();
             let next = self.peek_non_space();
             if next.kind == ItemKind::Assign || next.kind == ItemKind::Declare {
                 pipe.is_assign = next.kind == ItemKind::Assign;
@@ -509,9 +498,6 @@ impl<'s> Parser<'s, '_> {
                     }
                 }
                 return Err(self.errorf(format!("too many declarations in {context}")));
-            } else if after.kind == ItemKind::Space {
-                self.backup3(v, after);
-                break;
             } else {
                 self.backup2(v);
                 break;
@@ -576,13 +562,16 @@ impl<'s> Parser<'s, '_> {
             args: Vec::new(),
         };
         loop {
-            self.peek_non_space();
             if let Some(op) = self.operand()? {
                 cmd.args.push(op);
+                // Go's next item here is the space item, if there is one:
+                // the command goes on.
+                if self.peek().space_before {
+                    continue;
+                }
             }
             let t = self.next();
             match t.kind {
-                ItemKind::Space => continue,
                 ItemKind::RightDelim | ItemKind::RightParen => self.backup(),
                 ItemKind::Pipe => {}
                 _ => return Err(self.unexpected(&t, "operand")),
@@ -599,29 +588,35 @@ impl<'s> Parser<'s, '_> {
         let Some(node) = self.term()? else {
             return Ok(None);
         };
-        if self.peek().kind != ItemKind::Field {
+        let peek = self.peek();
+        if peek.kind != ItemKind::Field || peek.space_before {
             return Ok(Some(node));
         }
-        let chain_pos = self.peek().pos;
-        // The field items of a chain are adjacent in the source (`.a.b`).
-        let mut fields = String::new();
-        while self.peek().kind == ItemKind::Field {
-            let f = self.next();
-            if !fields.is_empty() {
-                fields.push('.');
+        let chain_pos = peek.pos;
+        // The field items of a chain are adjacent in the source (`.a.b`):
+        // the chain is the text from the first to the end of the last.
+        let mut end = chain_pos;
+        let mut last_line = peek.line;
+        let after = loop {
+            let peek = self.peek();
+            if peek.kind != ItemKind::Field || peek.space_before {
+                break peek;
             }
-            fields.push_str(&f.val[1..]);
-        }
+            let f = self.next();
+            end = f.pos + f.val.len();
+            last_line = f.line;
+        };
+        let fields = &self.lex.input()[chain_pos + 1..end];
         Ok(Some(match node {
             Arg::Field { mut idents, .. } => {
-                idents.extend(&fields);
+                idents.extend(fields);
                 Arg::Field {
                     pos: chain_pos,
                     idents,
                 }
             }
             Arg::Variable(mut v) => {
-                v.idents.extend(&fields);
+                v.idents.extend(fields);
                 v.pos = chain_pos;
                 Arg::Variable(v)
             }
@@ -630,15 +625,21 @@ impl<'s> Parser<'s, '_> {
             | Arg::Number { .. }
             | Arg::Nil { .. }
             | Arg::Dot { .. } => {
-                return Err(self.errorf(format!(
+                // Go's last item read is the space item after the chain,
+                // if there is one, on the line the chain ends on.
+                let mut e = self.errorf(format!(
                     "unexpected . after term {}",
                     crate::fmt::quote(&node.to_string())
-                )))
+                ));
+                if after.space_before {
+                    e.line = last_line;
+                }
+                return Err(e);
             }
             other => Arg::Chain {
                 pos: chain_pos,
                 base: Box::new(other),
-                fields: Idents::new(&fields),
+                fields: Idents::new(fields),
             },
         }))
     }
