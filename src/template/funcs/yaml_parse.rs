@@ -96,10 +96,7 @@ fn json_kind(v: &Value) -> &'static str {
 /// The first document of `text` as the generic value sigs.k8s.io/yaml
 /// produces (before it is decoded into the caller's target type).
 pub fn yaml_to_value(text: &str) -> Result<Value, YamlParseError> {
-    match decode(text)? {
-        None => Ok(Value::Nil),
-        Some(y) => to_json_value(y),
-    }
+    decode_to_value(text, None)
 }
 
 /// [`yaml_to_value`] for a reader of a few top-level fields (a manifest's
@@ -108,9 +105,41 @@ pub fn yaml_to_value(text: &str) -> Result<Value, YamlParseError> {
 /// entries whose key equals one of `keep` ignoring ASCII case become
 /// values; the others are checked without being built.
 pub fn yaml_to_value_keep(text: &str, keep: &[&str]) -> Result<Value, YamlParseError> {
-    match decode(text)? {
-        None => Ok(Value::Nil),
-        Some(Y::Map(m)) => {
+    decode_to_value(text, Some(keep))
+}
+
+/// The direct conversion of the node arena when it can answer, else the
+/// reference decoding (goyaml.v2's tree, then the JSON step).
+fn decode_to_value(text: &str, keep: Option<&[&str]>) -> Result<Value, YamlParseError> {
+    let (mut doc, plain) = read_checked(text)?;
+    let Some(root) = doc.root else {
+        return Ok(Value::Nil);
+    };
+    if plain {
+        let direct = match keep {
+            None => direct::value(&mut doc.nodes, root, 0),
+            Some(keep) => direct::value_keep(&mut doc.nodes, root, keep),
+        };
+        if let Ok(v) = direct {
+            return Ok(v);
+        }
+        // The direct conversion took strings out of the arena before it
+        // gave up: read the text again for the reference decoding.
+        doc = read_checked(text)?.0;
+    }
+    reference_value(&doc, root, keep)
+}
+
+/// goyaml.v2's decoding of the arena into its tree, then the JSON step
+/// ([`yaml_to_value`] or, with `keep`, [`yaml_to_value_keep`]): the
+/// reference semantics, used for what the direct conversion leaves alone.
+fn reference_value(
+    doc: &Document,
+    root: usize,
+    keep: Option<&[&str]>,
+) -> Result<Value, YamlParseError> {
+    match (decode_tree(doc, root)?, keep) {
+        (Y::Map(m), Some(keep)) => {
             let mut out = BTreeMap::new();
             for (k, v) in m.entries {
                 let key = key_string(&k, &v)?;
@@ -122,13 +151,20 @@ pub fn yaml_to_value_keep(text: &str, keep: &[&str]) -> Result<Value, YamlParseE
             }
             Ok(Value::map(out))
         }
-        Some(y) => to_json_value(y),
+        (y, _) => to_json_value(y),
     }
 }
 
-/// The syntax check, goyaml.v2's decoding and the reader's checks of
-/// [`yaml_to_value`], before the JSON step (`None`: an empty document).
-fn decode(text: &str) -> Result<Option<Y>, YamlParseError> {
+/// The reader's checks and the node arena of `text`'s first document,
+/// and whether the arena is free of aliases and tags (the direct
+/// conversion's precondition).
+fn read_checked(text: &str) -> Result<(Document, bool), YamlParseError> {
+    // The fast reader takes only text without control characters, NEL
+    // and the other characters the checks below are about, and never
+    // makes alias or tagged nodes.
+    if let Some(doc) = fast::read_document(text) {
+        return Ok((doc, true));
+    }
     if has_forbidden_char(text) {
         return Err(YamlParseError::Yaml(
             "control characters are not allowed".into(),
@@ -143,18 +179,25 @@ fn decode(text: &str) -> Result<Option<Y>, YamlParseError> {
     } else {
         text
     };
-    let doc = read_document(text)?;
-    let Some(root) = doc.root else {
-        return Ok(None);
-    };
+    let doc = read_document_granit(text)?;
+    let plain = doc.nodes.iter().all(|n| match n {
+        RawNode::Alias(..) => false,
+        RawNode::Scalar { tag, .. } => tag.is_none(),
+        RawNode::Seq(_) | RawNode::Map(_) => true,
+    });
+    Ok((doc, plain))
+}
+
+/// goyaml.v2's decoding of the arena from `root` into its tree.
+fn decode_tree(doc: &Document, root: usize) -> Result<Y, YamlParseError> {
     let mut d = Decoder {
-        doc: &doc,
+        doc,
         decode_count: 0,
         alias_count: 0,
         alias_depth: 0,
         active_aliases: Vec::new(),
     };
-    d.node(root, 0).map(Some)
+    d.node(root, 0)
 }
 
 /// Whether `text` has a character goyaml's reader refuses: ASCII bytes are
@@ -303,7 +346,9 @@ fn syntax_error(e: &ScanError, text: &str) -> YamlParseError {
 
 /// The first document of `text` as a node arena: the common subset of
 /// manifests and values files by the hand-written [`fast`] reader, the
-/// rest (and every error) by granit.
+/// rest (and every error) by granit. (Decoding reads through
+/// `read_checked`; the tests read the reference way through this.)
+#[cfg(test)]
 fn read_document(text: &str) -> Result<Document, YamlParseError> {
     match fast::read_document(text) {
         Some(doc) => Ok(doc),
@@ -434,6 +479,282 @@ fn read_document_granit(text: &str) -> Result<Document, YamlParseError> {
         }
     }
     Ok(Document { nodes, root })
+}
+
+// ---------------------------------------------------------------------------
+// The direct conversion.
+
+/// The arena straight to the JSON-round-trip value, for documents without
+/// aliases and tags (all the fast reader makes, and most of granit's):
+/// strings are moved out of the arena, plain scalars resolved without
+/// allocating in the common forms, no goyaml tree is built. It gives up
+/// ([`Unsure`]) on everything whose meaning or error needs goyaml.v2's
+/// tree: a `<<` key, a null, uint64 or non-finite key, a collection as a
+/// key, two keys of a mapping with the same JSON key when one is not a
+/// string (goyaml's key identity and map order decide), NaN or an
+/// infinity as a value (a JSON error, unless a later equal key replaces
+/// it), and nesting near [`MAX_NESTING`]. Short of those, the reference
+/// decoding cannot fail and gives the same value: the keys are equal
+/// exactly when goyaml's are, and the last value for a key wins in both.
+mod direct {
+    use std::collections::BTreeMap;
+
+    use super::{float32_key, resolve_plain, RawNode, Resolved, ScalarStyle, MAX_NESTING};
+    use crate::value::{List, Value};
+
+    /// The direct conversion does not know the answer.
+    pub(super) struct Unsure;
+
+    /// How often (in nesting levels) the stack is checked for room.
+    const STACK_CHECK_EVERY: usize = 16;
+
+    /// The node `idx` as a value (its strings are taken from the arena).
+    pub(super) fn value(nodes: &mut [RawNode], idx: usize, depth: usize) -> Result<Value, Unsure> {
+        // Keys and values of a collection at `depth` are decoded at
+        // `depth + 1`; leave the limit's neighbourhood to the reference.
+        if depth + 2 > MAX_NESTING {
+            return Err(Unsure);
+        }
+        if depth % STACK_CHECK_EVERY == STACK_CHECK_EVERY - 1 {
+            return stacker::maybe_grow(64 * 1024, 1024 * 1024, || value_inner(nodes, idx, depth));
+        }
+        value_inner(nodes, idx, depth)
+    }
+
+    fn value_inner(nodes: &mut [RawNode], idx: usize, depth: usize) -> Result<Value, Unsure> {
+        match &mut nodes[idx] {
+            RawNode::Scalar {
+                value,
+                style,
+                tag: None,
+            } => {
+                let style = *style;
+                scalar(std::mem::take(value), style)
+            }
+            RawNode::Seq(items) => {
+                let items = std::mem::take(items);
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(value(nodes, i, depth + 1)?);
+                }
+                Ok(Value::List(List::new(out)))
+            }
+            RawNode::Map(entries) => {
+                let entries = std::mem::take(entries);
+                let mut out = BTreeMap::new();
+                let mut other_keys = false;
+                for (k, v) in entries {
+                    let (key, is_str) = take_key(nodes, k)?;
+                    other_keys |= !is_str;
+                    let v = value(nodes, v, depth + 1)?;
+                    insert(&mut out, key, v, other_keys)?;
+                }
+                Ok(Value::map(out))
+            }
+            _ => Err(Unsure),
+        }
+    }
+
+    /// [`value`] of the root `idx`, but of a top-level mapping only the
+    /// entries whose key equals one of `keep` ignoring ASCII case are
+    /// built; the others are only checked.
+    pub(super) fn value_keep(
+        nodes: &mut [RawNode],
+        idx: usize,
+        keep: &[&str],
+    ) -> Result<Value, Unsure> {
+        let RawNode::Map(entries) = &mut nodes[idx] else {
+            return value(nodes, idx, 0);
+        };
+        let entries = std::mem::take(entries);
+        let mut out = BTreeMap::new();
+        let mut other_keys = false;
+        for (k, v) in entries {
+            let (key, is_str) = take_key(nodes, k)?;
+            other_keys |= !is_str;
+            if keep.iter().any(|n| key.eq_ignore_ascii_case(n)) {
+                let v = value(nodes, v, 1)?;
+                insert(&mut out, key, v, other_keys)?;
+            } else {
+                check(nodes, v, 1)?;
+            }
+        }
+        Ok(Value::map(out))
+    }
+
+    /// Whether [`value`] would answer for the node `idx`, without building
+    /// (or taking) anything.
+    fn check(nodes: &[RawNode], idx: usize, depth: usize) -> Result<(), Unsure> {
+        if depth + 2 > MAX_NESTING {
+            return Err(Unsure);
+        }
+        if depth % STACK_CHECK_EVERY == STACK_CHECK_EVERY - 1 {
+            return stacker::maybe_grow(64 * 1024, 1024 * 1024, || check_inner(nodes, idx, depth));
+        }
+        check_inner(nodes, idx, depth)
+    }
+
+    fn check_inner(nodes: &[RawNode], idx: usize, depth: usize) -> Result<(), Unsure> {
+        match &nodes[idx] {
+            RawNode::Scalar {
+                value,
+                style,
+                tag: None,
+            } => {
+                if *style == ScalarStyle::Plain && !value_allowed(resolve(value)) {
+                    return Err(Unsure);
+                }
+                Ok(())
+            }
+            RawNode::Seq(items) => items.iter().try_for_each(|&i| check(nodes, i, depth + 1)),
+            RawNode::Map(entries) => entries.iter().try_for_each(|&(k, v)| {
+                key_ok(&nodes[k])?;
+                check(nodes, v, depth + 1)
+            }),
+            _ => Err(Unsure),
+        }
+    }
+
+    /// A scalar node's value: quoted and block scalars are strings, plain
+    /// ones resolved by YAML 1.1's rules.
+    fn scalar(text: String, style: ScalarStyle) -> Result<Value, Unsure> {
+        if style != ScalarStyle::Plain {
+            return Ok(Value::string(text));
+        }
+        Ok(match resolve(&text) {
+            Resolved::Str | Resolved::Timestamp => Value::string(text),
+            Resolved::Null => Value::Nil,
+            Resolved::Bool(b) => Value::Bool(b),
+            Resolved::Int(i) => Value::Float(i as f64),
+            Resolved::Uint(u) => Value::Float(u as f64),
+            Resolved::Float(f) if f.is_finite() => Value::Float(f),
+            Resolved::Float(_) => return Err(Unsure),
+        })
+    }
+
+    /// Whether a plain value resolved so is converted without a JSON error.
+    fn value_allowed(r: Resolved) -> bool {
+        !matches!(r, Resolved::Float(f) if !f.is_finite())
+    }
+
+    /// The key node `idx` as the map key (a string key's text is taken
+    /// from the arena), and whether the key is a Go string (so that equal
+    /// JSON keys are equal goyaml keys).
+    fn take_key(nodes: &mut [RawNode], idx: usize) -> Result<(String, bool), Unsure> {
+        match &mut nodes[idx] {
+            RawNode::Scalar {
+                value,
+                style,
+                tag: None,
+            } => {
+                if *style != ScalarStyle::Plain {
+                    return Ok((std::mem::take(value), true));
+                }
+                if value == "<<" {
+                    return Err(Unsure);
+                }
+                match resolve(value) {
+                    Resolved::Str | Resolved::Timestamp => Ok((std::mem::take(value), true)),
+                    r => other_key(r).map(|k| (k, false)),
+                }
+            }
+            _ => Err(Unsure),
+        }
+    }
+
+    /// A key that is not a string, stringified as sigs.k8s.io/yaml does
+    /// (ints in decimal, bools as words, floats as float32 `%g`); null,
+    /// uint64 and non-finite keys are left to the reference.
+    fn other_key(r: Resolved) -> Result<String, Unsure> {
+        match r {
+            Resolved::Int(i) => Ok(i.to_string()),
+            Resolved::Bool(b) => Ok(b.to_string()),
+            Resolved::Float(f) if f.is_finite() => Ok(float32_key(f)),
+            _ => Err(Unsure),
+        }
+    }
+
+    /// Whether the key node converts (see [`take_key`]).
+    fn key_ok(node: &RawNode) -> Result<(), Unsure> {
+        match node {
+            RawNode::Scalar {
+                value,
+                style,
+                tag: None,
+            } => {
+                if *style != ScalarStyle::Plain {
+                    return Ok(());
+                }
+                if value == "<<" {
+                    return Err(Unsure);
+                }
+                match resolve(value) {
+                    Resolved::Str | Resolved::Timestamp => Ok(()),
+                    r => other_key(r).map(drop),
+                }
+            }
+            _ => Err(Unsure),
+        }
+    }
+
+    /// Adds an entry to a mapping being built; `other_keys` is whether the
+    /// mapping has had a key that is not a string so far. Equal JSON keys
+    /// of different goyaml keys (`1` and `"1"`) are left to the
+    /// reference, which orders them as goyaml's map does.
+    fn insert(
+        out: &mut BTreeMap<String, Value>,
+        key: String,
+        value: Value,
+        other_keys: bool,
+    ) -> Result<(), Unsure> {
+        match out.insert(key, value) {
+            Some(_) if other_keys => Err(Unsure),
+            _ => Ok(()),
+        }
+    }
+
+    /// Longest run of digits read here as an integer (it fits in i64).
+    const MAX_FAST_DIGITS: usize = 18;
+
+    /// [`resolve_plain`] (with timestamps, as for an untagged scalar), with
+    /// the common forms answered without its allocation: text that cannot
+    /// be anything but a string by its first byte, decimal integers without
+    /// a sign, a leading zero or `_`, and decimals `digits.digits`.
+    pub(super) fn resolve(s: &str) -> Resolved {
+        let b = s.as_bytes();
+        let Some(&first) = b.first() else {
+            return Resolved::Null;
+        };
+        match first {
+            b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' | b'.'
+            | b'+' | b'-' => resolve_plain(s, true),
+            b'0'..=b'9' => {
+                let int_digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                if int_digits == b.len()
+                    && int_digits <= MAX_FAST_DIGITS
+                    && (first != b'0' || b.len() == 1)
+                {
+                    let mut v: i64 = 0;
+                    for &c in b {
+                        v = v * 10 + i64::from(c - b'0');
+                    }
+                    return Resolved::Int(v);
+                }
+                // `digits.digits`: not an integer, a float by goyaml's
+                // pattern, never a timestamp (no `-`).
+                if b.get(int_digits) == Some(&b'.')
+                    && b.len() <= 2 * MAX_FAST_DIGITS
+                    && b[int_digits + 1..].iter().all(u8::is_ascii_digit)
+                {
+                    if let Ok(f) = s.parse::<f64>() {
+                        return Resolved::Float(f);
+                    }
+                }
+                resolve_plain(s, true)
+            }
+            _ => Resolved::Str,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1016,4 +1337,328 @@ fn to_json_value_inner(y: Y) -> Result<Value, YamlParseError> {
             Value::map(out)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Differential tests: the direct conversion against the reference
+    //! decoding (the reader's checks, goyaml.v2's tree, the JSON step) on
+    //! the corpora, on mutated documents and on the cases where it must
+    //! give up.
+
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// The reference answer for `text`, as a comparable string.
+    fn reference(text: &str, keep: Option<&[&str]>) -> String {
+        let answer = (|| {
+            if has_forbidden_char(text) {
+                return Err(YamlParseError::Yaml(
+                    "control characters are not allowed".into(),
+                ));
+            }
+            let text = text.replace('\u{85}', "\n");
+            let doc = read_document(&text)?;
+            match doc.root {
+                None => Ok(Value::Nil),
+                Some(root) => reference_value(&doc, root, keep),
+            }
+        })();
+        format!("{answer:?}")
+    }
+
+    const HEAD: &[&str] = &["apiVersion", "kind", "metadata"];
+
+    /// Checks both entry points on `text`; returns whether the direct
+    /// conversion answered for the whole text.
+    fn check(text: &str) -> bool {
+        let got = format!("{:?}", yaml_to_value(text));
+        assert_eq!(got, reference(text, None), "yaml_to_value of {text:?}");
+        let got = format!("{:?}", yaml_to_value_keep(text, HEAD));
+        assert_eq!(got, reference(text, Some(HEAD)), "keep of {text:?}");
+        match read_checked(text) {
+            Ok((mut doc, true)) => match doc.root {
+                Some(root) => direct::value(&mut doc.nodes, root, 0).is_ok(),
+                None => true,
+            },
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn plain_scalars_resolve_as_goyaml_resolves_them() {
+        for s in [
+            "",
+            "0",
+            "7",
+            "10",
+            "0777",
+            "08",
+            "123456789012345678",
+            "1234567890123456789",
+            "99999999999999999999",
+            "1_000",
+            "1.5",
+            "0.5",
+            "00.5",
+            "1.",
+            "1.5e3",
+            "12.34.5",
+            "1.0000000000000000000000000000000001",
+            "2024-01-01",
+            "2024-1-1",
+            "1:20",
+            "0x1F",
+            "-1",
+            "+1",
+            "-.5",
+            ".5",
+            ".inf",
+            ".nan",
+            "yes",
+            "No",
+            "on",
+            "null",
+            "~",
+            "name",
+            "true",
+            "tru",
+            "o",
+            "8080",
+            "100m",
+            "1Gi",
+            "3.14.15",
+            "1e5",
+            "1.e5",
+        ] {
+            // (Debug: NaN equals itself there.)
+            assert_eq!(
+                format!("{:?}", direct::resolve(s)),
+                format!("{:?}", resolve_plain(s, true)),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unsure_cases_take_the_reference_decoding() {
+        let cases = [
+            // Values and errors the direct conversion leaves alone.
+            "a: .nan\n",
+            "a: .nan\na: 1\n",
+            "a: [1, -.inf]\n",
+            "kind: A\nspec: {x: .inf}\n",
+            "~: 1\n",
+            "1: a\n\"1\": b\n1: c\n",
+            "true: x\n1.5: y\n2: z\n",
+            "0x10: a\n16: b\n",
+            "9000: 1\n9001: 2\nfalse: false\n1.5: x\n1e3: y\nyes: z\n",
+            ".nan: 1\n",
+            ".inf: 1\n",
+            "18446744073709551615: 1\n",
+            "1.5: a\n1.50: b\n",
+            "1: a\n1: b\n",
+            "kind: A\n1: b\n\"1\": c\nspec: {2: x, \"2\": y}\n",
+            "<<: {a: 1, b: 2}\nb: 3\n",
+            "base: &b {a: 1}\nx:\n  <<: *b\n  c: 2\n",
+            "a: &x [1, 2]\nb: *x\n",
+            "a: !!str 1\nb: !!int \"2\"\nc: !!float 3\n",
+            "a: !!int x\n",
+            "a: !!binary aGk=\n",
+            "? [a]\n: 1\n",
+            "? {a: 1}\n: 1\n",
+            "a: \u{85}b\n",
+            "a: \u{1}\n",
+            "a: 'x\tb'\n",
+            // Plain documents in the direct conversion's reach.
+            "a: 1\nb: 2.5\nc: true\nd: ~\ne: x\nf: '1'\ng: 2024-01-01\nh: 0777\n",
+            "kind: A\nKind: B\nkind: C\nmetadata: {name: x}\nspec: [1, {y: 2}]\n",
+            "- 1\n- [a, b]\n- {c: d}\n",
+            "just a string\n",
+            "12\n",
+            "",
+            "---\n",
+            "a: |\n  text\nb: >-\n  folded\n  text\n",
+            "a: 1\na: 2\n",
+            "{a: 1, a: 2, b: [x, y]}\n",
+        ];
+        for text in cases {
+            check(text);
+        }
+        // Nesting at and around the limit.
+        for n in [
+            MAX_NESTING - 3,
+            MAX_NESTING - 1,
+            MAX_NESTING,
+            MAX_NESTING + 1,
+        ] {
+            let text = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+            check(&text);
+            let text = format!("{}1{}", "{a: ".repeat(n), "}".repeat(n));
+            check(&text);
+        }
+    }
+
+    // ---- corpora
+
+    fn repo_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    /// Every file under `dir` whose name ends in one of `exts`, sorted.
+    fn texts_under(dir: &Path, exts: &[&str]) -> Vec<String> {
+        let mut paths = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if exts.iter().any(|x| p.to_string_lossy().ends_with(x)) {
+                    paths.push(p);
+                }
+            }
+        }
+        paths.sort();
+        paths
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
+
+    /// The chart corpus (`BERTH_CHART_CORPUS`, else `../shared/charts`
+    /// next to the clone): its YAML files, templates included (as text
+    /// they are YAML or errors); the rendered manifests in
+    /// `BERTH_YAML_CORPUS` (scripts/yaml-fast-corpus.sh); the conformance
+    /// case files and each case's values and template.
+    fn corpus() -> Vec<String> {
+        let charts = match std::env::var_os("BERTH_CHART_CORPUS") {
+            Some(p) => PathBuf::from(p),
+            None => repo_root().join("../shared/charts"),
+        };
+        let mut out = texts_under(&charts, &[".yaml", ".yml", ".tpl"]);
+        if let Some(dir) = std::env::var_os("BERTH_YAML_CORPUS") {
+            out.extend(texts_under(Path::new(&dir), &[".yaml"]));
+        }
+        for file in texts_under(&repo_root().join("conformance/cases"), &[".yaml"]) {
+            if let Ok(Value::List(cases)) = yaml_to_value(&file) {
+                for case in cases.items.iter() {
+                    let Value::Map(m) = case else { continue };
+                    for field in ["values", "template"] {
+                        if let Some(Value::String(s)) = m.get(field) {
+                            out.push(s.to_string());
+                        }
+                    }
+                }
+            }
+            out.push(file);
+        }
+        assert!(out.len() > 100, "corpus too small: {}", out.len());
+        out
+    }
+
+    #[test]
+    fn corpus_decodes_as_the_reference_decodes_it() {
+        let texts = corpus();
+        let direct = texts.iter().filter(|t| check(t)).count();
+        let ok = texts.iter().filter(|t| yaml_to_value(t).is_ok()).count();
+        eprintln!(
+            "corpus: {direct} of {} texts ({ok} YAML) converted directly",
+            texts.len()
+        );
+        // Most YAML in the corpus is plain; the templates are mostly not
+        // YAML before rendering.
+        assert!(direct > ok / 2, "only {direct} of {ok} converted directly");
+    }
+
+    /// xorshift64*: a small deterministic generator for the mutations.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Replacements that reach the direct conversion's edges: numbers,
+    /// special floats, merge keys, anchors, tags, quotes, flow syntax.
+    const PIECES: &[&str] = &[
+        " ",
+        ":",
+        "-",
+        "#",
+        "'",
+        "\"",
+        "\n",
+        "[",
+        "]",
+        "{",
+        "}",
+        "&a ",
+        "*a",
+        "!!str ",
+        "!!float ",
+        "<<",
+        ".nan",
+        "-.inf",
+        "~",
+        "1",
+        "0x1F",
+        "1_0",
+        "2.5",
+        "1e3",
+        "yes",
+        "2024-01-01",
+        "0",
+        "07",
+        ".5",
+    ];
+
+    #[test]
+    fn mutated_documents_decode_as_the_reference_decodes_them() {
+        let seeds: Vec<String> = corpus()
+            .into_iter()
+            .map(|t| {
+                let cut = t.len().min(2000);
+                let cut = (0..=cut)
+                    .rev()
+                    .find(|&i| t.is_char_boundary(i))
+                    .unwrap_or(0);
+                t[..cut].to_string()
+            })
+            .filter(|t| !t.is_empty())
+            .collect();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut direct, total) = (0, 20_000);
+        for i in 0..total {
+            let seed = &seeds[i % seeds.len()];
+            let mut text = seed.clone();
+            for _ in 0..1 + rng.below(3) {
+                let pos = rng.below(text.len());
+                if !text.is_char_boundary(pos) {
+                    continue;
+                }
+                let end = (pos + rng.below(4)).min(text.len());
+                if !text.is_char_boundary(end) {
+                    continue;
+                }
+                text.replace_range(pos..end, PIECES[rng.below(PIECES.len())]);
+            }
+            if check(&text) {
+                direct += 1;
+            }
+        }
+        eprintln!("mutations: {direct}/{total} converted directly");
+        assert!(direct > total / 10);
+    }
 }
