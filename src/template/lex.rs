@@ -1,8 +1,10 @@
 //! The lexer: Go `text/template/parse` tokenisation, item for item.
 //!
-//! It produces the same items (with the same byte positions and lines) as
-//! Go's lexer, because the parser's error messages quote them: `unexpected
+//! It produces the same items (with the same byte positions) as Go's
+//! lexer, because the parser's error messages quote them: `unexpected
 //! "}" in operand`, `unexpected <end> in input`, `bad character U+0021 '!'`.
+//! Go's item line is always the line of the item's position, so lines are
+//! counted only when an error needs one ([`Lexer::line_at`]).
 //!
 //! One difference: Go emits an `itemSpace` for each run of spaces inside
 //! an action, and its parser skips them except to tell whether an operand
@@ -78,7 +80,17 @@ pub(crate) struct Item<'s> {
     pub space_before: bool,
     pub pos: usize,
     pub val: &'s str,
-    pub line: usize,
+}
+
+impl<'s> Item<'s> {
+    /// The first `.name` of a field item (which holds a whole chain of
+    /// adjacent fields, `.a.b.c`, where Go has one item per field).
+    pub fn first_field(&self) -> &'s str {
+        match self.val.bytes().skip(1).position(|b| b == b'.') {
+            Some(i) => &self.val[..i + 1],
+            None => self.val,
+        }
+    }
 }
 
 impl std::fmt::Display for Item<'_> {
@@ -90,12 +102,17 @@ impl std::fmt::Display for Item<'_> {
             ItemKind::Error => f.write_str(self.val),
             k if k.is_keyword() => write!(f, "<{}>", self.val),
             _ => {
-                if self.val.chars().count() > 10 {
+                // A joined field item stands for Go's first field item.
+                let val = match self.kind {
+                    ItemKind::Field => self.first_field(),
+                    _ => self.val,
+                };
+                if val.chars().count() > 10 {
                     // `%.10q...`: the first ten runes, quoted.
-                    let head: String = self.val.chars().take(10).collect();
+                    let head: String = val.chars().take(10).collect();
                     write!(f, "{}...", crate::fmt::quote(&head))
                 } else {
-                    f.write_str(&crate::fmt::quote(self.val))
+                    f.write_str(&crate::fmt::quote(val))
                 }
             }
         }
@@ -111,8 +128,6 @@ pub(crate) struct Lexer<'s> {
     pos: usize,
     start: usize,
     paren_depth: i64,
-    line: usize,
-    start_line: usize,
     inside_action: bool,
     pub break_ok: bool,
     pub continue_ok: bool,
@@ -124,7 +139,7 @@ pub(crate) struct Lexer<'s> {
     left_finder: memchr::memmem::Finder<'s>,
 }
 
-/// Newlines in `s` (line numbers are tracked by counting them).
+/// Newlines in `s`.
 fn count_newlines(s: &str) -> usize {
     memchr::memchr_iter(b'\n', s.as_bytes()).count()
 }
@@ -228,8 +243,6 @@ impl<'s> Lexer<'s> {
             pos: 0,
             start: 0,
             paren_depth: 0,
-            line: 1,
-            start_line: 1,
             inside_action: false,
             break_ok: true,
             continue_ok: true,
@@ -254,9 +267,6 @@ impl<'s> Lexer<'s> {
         };
         if b.is_ascii() {
             self.pos += 1;
-            if b == b'\n' {
-                self.line += 1;
-            }
             return Some(char::from(b));
         }
         let c = self.input[self.pos..].chars().next()?;
@@ -279,17 +289,18 @@ impl<'s> Lexer<'s> {
             space_before: false,
             pos: self.start,
             val: &self.input[self.start..self.pos],
-            line: self.start_line,
         };
         self.start = self.pos;
-        self.start_line = self.line;
         item
     }
 
     fn ignore(&mut self) {
-        self.line += count_newlines(&self.input[self.start..self.pos]);
         self.start = self.pos;
-        self.start_line = self.line;
+    }
+
+    /// Go's line of the item at `pos` (1-based).
+    pub fn line_at(&self, pos: usize) -> usize {
+        1 + count_newlines(&self.input[..pos.min(self.input.len())])
     }
 
     /// Go's `accept` for a set of ASCII bytes.
@@ -317,7 +328,6 @@ impl<'s> Lexer<'s> {
             space_before: false,
             pos: self.start,
             val: "",
-            line: self.start_line,
         };
         self.error = msg;
         self.dead = true;
@@ -358,9 +368,9 @@ impl<'s> Lexer<'s> {
             return Item {
                 kind: ItemKind::Eof,
                 space_before: false,
-                pos: 0,
+                // Go's line is the error item's.
+                pos: self.start,
                 val: "EOF",
-                line: self.start_line,
             };
         }
         if self.inside_action {
@@ -377,7 +387,6 @@ impl<'s> Lexer<'s> {
             let Some(x) = self.left_finder.find(&self.input.as_bytes()[self.pos..]) else {
                 self.pos = self.input.len();
                 if self.pos > self.start {
-                    self.line += count_newlines(&self.input[self.start..self.pos]);
                     return self.this_item(ItemKind::Text);
                 }
                 return self.this_item(ItemKind::Eof);
@@ -390,7 +399,6 @@ impl<'s> Lexer<'s> {
                     trim = trim_right_len(&self.input[self.start..self.pos]);
                 }
                 self.pos -= trim;
-                self.line += count_newlines(&self.input[self.start..self.pos]);
                 let item = self.this_item(ItemKind::Text);
                 self.pos += trim;
                 self.ignore();
@@ -430,11 +438,9 @@ impl<'s> Lexer<'s> {
         if !delim {
             return Some(self.error("comment ends before closing delimiter".into()));
         }
-        self.line += count_newlines(&self.input[self.start..self.pos]);
         // The comment item itself is dropped (Go emits it only in
         // ParseComments mode).
         self.start = self.pos;
-        self.start_line = self.line;
         if trim {
             self.pos += TRIM_MARKER_LEN;
         }
@@ -488,30 +494,23 @@ impl<'s> Lexer<'s> {
         // lexSpace: the run of spaces.
         let run = self.pos;
         let mut p = self.pos;
-        let mut newlines = 0;
         while p < bytes.len() && is_space_byte(bytes[p]) {
-            newlines += usize::from(bytes[p] == b'\n');
             p += 1;
         }
         if p < bytes.len() && bytes[p] == b'-' && starts_with(&bytes[p + 1..], self.right) {
             // A trim-marked delimiter: the last space belongs to it.
-            let last = bytes[p - 1];
             self.pos = p - 1;
-            self.line += newlines - usize::from(last == b'\n');
             if p - run == 1 {
                 // Go goes straight to lexRightDelim (no paren check).
                 return self.lex_right_delim(true);
             }
             self.start = self.pos;
-            self.start_line = self.line;
             let mut item = self.right_delim_or_unclosed(true);
             item.space_before = true;
             return item;
         }
         self.pos = p;
-        self.line += newlines;
         self.start = p;
-        self.start_line = self.line;
         // lexInsideAction after the space item.
         let mut item = match bytes.get(p) {
             None => self.error("unclosed action".into()),
@@ -656,7 +655,35 @@ impl<'s> Lexer<'s> {
         if !self.at_terminator() {
             return self.error(format!("bad character {}", format_unicode(c)));
         }
+        if kind == ItemKind::Field {
+            self.join_fields();
+        }
         self.this_item(kind)
+    }
+
+    /// Go emits each `.name` of a chain (`.a.b.c`) as its own field item
+    /// and the parser joins them; take the fields that follow into this
+    /// item, each as long as Go would lex it as a field (not `.` alone,
+    /// not a number, not an error: those are left to the next item).
+    fn join_fields(&mut self) {
+        let bytes = self.input.as_bytes();
+        while bytes.get(self.pos) == Some(&b'.') {
+            let field = self.pos;
+            match bytes.get(field + 1) {
+                Some(d) if !d.is_ascii_digit() => {}
+                _ => return,
+            }
+            self.pos += 1;
+            if self.at_terminator() {
+                self.pos = field;
+                return;
+            }
+            self.skip_alnum();
+            if !self.at_terminator() {
+                self.pos = field;
+                return;
+            }
+        }
     }
 
     fn lex_char(&mut self) -> Item<'s> {
@@ -740,10 +767,7 @@ impl<'s> Lexer<'s> {
                     _ => return self.error("unterminated quoted string".into()),
                 },
                 b'"' => break,
-                _ => {
-                    self.line += 1;
-                    return self.error("unterminated quoted string".into());
-                }
+                _ => return self.error("unterminated quoted string".into()),
             }
         }
         self.this_item(ItemKind::String)
@@ -752,11 +776,9 @@ impl<'s> Lexer<'s> {
     fn lex_raw_quote(&mut self) -> Item<'s> {
         let rest = &self.input.as_bytes()[self.pos..];
         let Some(i) = memchr::memchr(b'`', rest) else {
-            self.line += count_newlines(&self.input[self.pos..]);
             self.pos = self.input.len();
             return self.error("unterminated raw quoted string".into());
         };
-        self.line += count_newlines(&self.input[self.pos..self.pos + i]);
         self.pos += i + 1;
         self.this_item(ItemKind::RawString)
     }
@@ -790,7 +812,7 @@ mod tests {
         let mut l = Lexer::new(src, "", "");
         std::iter::from_fn(|| {
             let it = l.next_item();
-            (it.kind != ItemKind::Eof).then_some((it.kind, it.space_before, it.line))
+            (it.kind != ItemKind::Eof).then_some((it.kind, it.space_before, l.line_at(it.pos)))
         })
         .collect()
     }
@@ -867,7 +889,7 @@ mod tests {
         let mut l = Lexer::new("{{`x\ny` 1}}", "", "");
         let lines: Vec<(ItemKind, usize)> = std::iter::from_fn(|| {
             let it = l.next_item();
-            (it.kind != Eof).then_some((it.kind, it.line))
+            (it.kind != Eof).then_some((it.kind, l.line_at(it.pos)))
         })
         .collect();
         assert_eq!(lines[1], (RawString, 1));

@@ -44,7 +44,8 @@ struct Parser<'s, 'f> {
     token: [Item<'s>; 3],
     peek_count: usize,
     vars: Vec<&'s str>,
-    action_line: usize,
+    /// Where the action being parsed started (Go's `actionLine`).
+    action_pos: Option<usize>,
     range_depth: usize,
     stack_depth: usize,
     /// Current and deepest nesting of control structures (plus parens).
@@ -61,7 +62,6 @@ const NO_ITEM: Item<'static> = Item {
     space_before: false,
     pos: 0,
     val: "",
-    line: 0,
 };
 
 /// Parse `text` as the template `name` (also the name used in error
@@ -86,7 +86,7 @@ pub(crate) fn parse(
         token: [NO_ITEM; 3],
         peek_count: 0,
         vars: vec!["$"],
-        action_line: 0,
+        action_pos: None,
         range_depth: 0,
         stack_depth: 0,
         nest: 0,
@@ -156,7 +156,8 @@ impl<'s> Parser<'s, '_> {
     // ---- errors ----
 
     fn errorf(&self, message: String) -> ParseError {
-        let line = self.token[0].line;
+        // Go's line of the last item read.
+        let line = self.lex.line_at(self.token[0].pos);
         ParseError {
             name: self.parse_name.to_string(),
             line,
@@ -168,11 +169,9 @@ impl<'s> Parser<'s, '_> {
         if token.kind == ItemKind::Error {
             let text = self.lex.error_text();
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(
-                    " in action started at {}:{}",
-                    self.parse_name, self.action_line
-                );
+            let action_line = self.action_pos.map(|p| self.lex.line_at(p));
+            if let Some(action_line) = action_line.filter(|&l| l != self.lex.line_at(token.pos)) {
+                extra = format!(" in action started at {}:{}", self.parse_name, action_line);
                 if text.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
@@ -226,7 +225,7 @@ impl<'s> Parser<'s, '_> {
         let saved_tokens = std::mem::replace(&mut self.token, [NO_ITEM; 3]);
         let saved_peek = std::mem::replace(&mut self.peek_count, 0);
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
-        let saved_action = std::mem::replace(&mut self.action_line, 0);
+        let saved_action = self.action_pos.take();
         let saved_range = std::mem::replace(&mut self.range_depth, 0);
         let saved_stack = std::mem::replace(&mut self.stack_depth, 0);
         let r = f(self);
@@ -235,7 +234,7 @@ impl<'s> Parser<'s, '_> {
             self.peek_count = saved_peek;
         }
         self.vars = saved_vars;
-        self.action_line = saved_action;
+        self.action_pos = saved_action;
         self.range_depth = saved_range;
         self.stack_depth = saved_stack;
         r
@@ -289,7 +288,7 @@ impl<'s> Parser<'s, '_> {
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, Parsed)> {
-        let mut list = Vec::new();
+        let mut list = Vec::with_capacity(4);
         while self.peek_non_space().kind != ItemKind::Eof {
             let n = self.text_or_action()?;
             match n {
@@ -308,9 +307,9 @@ impl<'s> Parser<'s, '_> {
                 end: t.pos + t.val.len(),
             })),
             ItemKind::LeftDelim => {
-                self.action_line = t.line;
+                self.action_pos = Some(t.pos);
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             _ => Err(self.unexpected(&t, "input")),
@@ -469,7 +468,10 @@ impl<'s> Parser<'s, '_> {
             pos: first.pos,
             is_assign: false,
             decl: Vec::new(),
-            cmds: Vec::new(),
+            // Most pipelines have one or two commands, most commands one
+            // to three arguments: allocating that much at once is cheaper
+            // than the first push's growth.
+            cmds: Vec::with_capacity(2),
         };
         // Declarations.
         loop {
@@ -559,7 +561,7 @@ impl<'s> Parser<'s, '_> {
         let pos = self.peek_non_space().pos;
         let mut cmd = Command {
             pos,
-            args: Vec::new(),
+            args: Vec::with_capacity(3),
         };
         loop {
             if let Some(op) = self.operand()? {
@@ -585,6 +587,9 @@ impl<'s> Parser<'s, '_> {
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
+        if self.peek().kind == ItemKind::Variable {
+            return self.variable_operand().map(Some);
+        }
         let Some(node) = self.term()? else {
             return Ok(None);
         };
@@ -596,7 +601,7 @@ impl<'s> Parser<'s, '_> {
         // The field items of a chain are adjacent in the source (`.a.b`):
         // the chain is the text from the first to the end of the last.
         let mut end = chain_pos;
-        let mut last_line = peek.line;
+        let mut last = peek.pos;
         let after = loop {
             let peek = self.peek();
             if peek.kind != ItemKind::Field || peek.space_before {
@@ -604,7 +609,7 @@ impl<'s> Parser<'s, '_> {
             }
             let f = self.next();
             end = f.pos + f.val.len();
-            last_line = f.line;
+            last = f.pos;
         };
         let fields = &self.lex.input()[chain_pos + 1..end];
         Ok(Some(match node {
@@ -632,7 +637,7 @@ impl<'s> Parser<'s, '_> {
                     crate::fmt::quote(&node.to_string())
                 ));
                 if after.space_before {
-                    e.line = last_line;
+                    e.line = self.lex.line_at(last);
                 }
                 return Err(e);
             }
@@ -658,19 +663,23 @@ impl<'s> Parser<'s, '_> {
             ItemKind::Dot => Arg::Dot { pos: t.pos },
             ItemKind::Nil => Arg::Nil { pos: t.pos },
             ItemKind::Variable => {
-                let v = new_variable(t.pos, t.val);
-                if !self.vars.iter().any(|n| *n == v.name()) {
-                    return Err(self.errorf(format!(
-                        "undefined variable {}",
-                        crate::fmt::quote(v.name())
-                    )));
-                }
-                Arg::Variable(v)
+                self.check_variable(t.val)?;
+                Arg::Variable(new_variable(t.pos, t.val))
             }
-            ItemKind::Field => Arg::Field {
-                pos: t.pos,
-                idents: Idents::new(&t.val[1..]),
-            },
+            ItemKind::Field => {
+                // Go's position of a field chain `.a.b` is its second
+                // field's (the chain's, as `operand` builds it).
+                let first = t.first_field().len();
+                let pos = if first < t.val.len() {
+                    t.pos + first
+                } else {
+                    t.pos
+                };
+                Arg::Field {
+                    pos,
+                    idents: Idents::new(&t.val[1..]),
+                }
+            }
             ItemKind::Bool => Arg::Bool {
                 pos: t.pos,
                 val: t.val == "true",
@@ -695,8 +704,24 @@ impl<'s> Parser<'s, '_> {
                 Arg::Pipe(Box::new(r?))
             }
             ItemKind::String | ItemKind::RawString => {
-                let s = unquote(t.val).map_err(|e| self.errorf(e))?;
                 let inner = &t.val[1..t.val.len() - 1];
+                // The lexer ends a quoted string at its first unescaped
+                // quote and rejects newlines in it, and ends a raw string
+                // at its first backquote: without a backslash (quoted) or
+                // carriage return (raw) the text is the source's.
+                let special = if t.kind == ItemKind::String {
+                    b'\\'
+                } else {
+                    b'\r'
+                };
+                if memchr::memchr(special, inner.as_bytes()).is_none() {
+                    return Ok(Some(Arg::String {
+                        pos: t.pos,
+                        text: Box::from(inner),
+                        quoted: Quoted::Plain(t.val.as_bytes()[0]),
+                    }));
+                }
+                let s = unquote(t.val).map_err(|e| self.errorf(e))?;
                 let quoted = if s == inner {
                     Quoted::Plain(t.val.as_bytes()[0])
                 } else {
@@ -712,6 +737,40 @@ impl<'s> Parser<'s, '_> {
                 self.backup();
                 return Ok(None);
             }
+        }))
+    }
+
+    /// Go's `useVar`: the variable must be declared (`name` is `$x`: the
+    /// lexer ends a variable item at the first dot).
+    fn check_variable(&self, name: &str) -> PResult<()> {
+        if !self.vars.iter().any(|n| *n == name) {
+            return Err(self.errorf(format!("undefined variable {}", crate::fmt::quote(name))));
+        }
+        Ok(())
+    }
+
+    /// `operand` for a variable term (`$x`, `$x.a.b`): the variable and
+    /// its fields are adjacent in the source, so the identifier chain is
+    /// one slice of it.
+    fn variable_operand(&mut self) -> PResult<Arg> {
+        let t = self.next();
+        self.check_variable(t.val)?;
+        let mut pos = t.pos;
+        let mut end = t.pos + t.val.len();
+        loop {
+            let peek = self.peek();
+            if peek.kind != ItemKind::Field || peek.space_before {
+                break;
+            }
+            if pos == t.pos {
+                pos = peek.pos;
+            }
+            self.next();
+            end = peek.pos + peek.val.len();
+        }
+        Ok(Arg::Variable(Variable {
+            pos,
+            idents: Idents::new(&self.lex.input()[t.pos..end]),
         }))
     }
 
