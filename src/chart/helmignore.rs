@@ -38,6 +38,61 @@ struct Pattern {
     whole_path: bool,
     negate: bool,
     must_dir: bool,
+    /// The glob's shape, found once when parsed.
+    shape: Shape,
+}
+
+/// Common globs matched without the general matcher (same results as
+/// [`glob_match`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shape {
+    /// No `*`, `?`, `[` or `\`: the name itself.
+    Literal,
+    /// `*` then such a literal (`*.swp`): the name ends with it and has no
+    /// `/` before it.
+    StarSuffix(String),
+    /// Such a literal then `*` (`.git*`): the name starts with it and has
+    /// no `/` after it.
+    PrefixStar(String),
+    /// Anything else.
+    General,
+}
+
+impl Shape {
+    fn of(glob: &str) -> Shape {
+        let literal = |s: &str| !s.contains(['*', '?', '[', '\\']);
+        if literal(glob) {
+            return Shape::Literal;
+        }
+        if let Some(rest) = glob.strip_prefix('*') {
+            if !rest.is_empty() && literal(rest) {
+                return Shape::StarSuffix(rest.to_string());
+            }
+        }
+        if let Some(rest) = glob.strip_suffix('*') {
+            if !rest.is_empty() && literal(rest) {
+                return Shape::PrefixStar(rest.to_string());
+            }
+        }
+        Shape::General
+    }
+}
+
+impl Pattern {
+    fn matches(&self, name: &str) -> bool {
+        match &self.shape {
+            Shape::Literal => self.glob == name,
+            Shape::StarSuffix(suffix) => name
+                .strip_suffix(suffix.as_str())
+                .is_some_and(|head| !head.contains('/')),
+            Shape::PrefixStar(prefix) => name
+                .strip_prefix(prefix.as_str())
+                .is_some_and(|tail| !tail.contains('/')),
+            // Patterns were checked when parsed; a failing match is false
+            // in Helm too.
+            Shape::General => glob_match(&self.glob, name).unwrap_or(false),
+        }
+    }
 }
 
 /// A parsed `.helmignore`.
@@ -100,6 +155,7 @@ impl Rules {
             (rule, rule.contains('/'))
         };
         self.patterns.push(Pattern {
+            shape: Shape::of(glob),
             glob: glob.to_string(),
             whole_path,
             negate,
@@ -115,11 +171,10 @@ impl Rules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let base = go_base(path);
         for p in &self.patterns {
-            let subject = if p.whole_path { path } else { go_base(path) };
-            // Patterns were checked when parsed; a failing match is false
-            // in Helm too.
-            let matched = || glob_match(&p.glob, subject).unwrap_or(false);
+            let subject = if p.whole_path { path } else { base };
+            let matched = || p.matches(subject);
             if p.negate {
                 if p.must_dir && !is_dir {
                     return true;
@@ -538,5 +593,63 @@ mod tests {
         let r = rules("!dir/\n");
         assert!(r.ignore("file", false));
         assert!(!r.ignore("dir", true));
+    }
+
+    #[test]
+    fn shortcut_shapes_agree_with_the_general_matcher() {
+        let globs = [
+            "abc",
+            "*.swp",
+            "*~",
+            "*/b",
+            ".git*",
+            "a/b*",
+            "*",
+            "a]b",
+            "x-y",
+            "*.tar.gz",
+            "templates/.?*",
+            "",
+        ];
+        let names = [
+            "abc",
+            "x.swp",
+            ".swp",
+            "a/x.swp",
+            "file~",
+            "~",
+            "a/b",
+            "dir/a/b",
+            ".git",
+            ".gitignore",
+            ".git/x",
+            "a/bc",
+            "a/b/c",
+            "a]b",
+            "x-y",
+            "t.tar.gz",
+            "",
+            "templates/.x",
+        ];
+        for glob in globs {
+            let shape = Shape::of(glob);
+            let p = Pattern {
+                glob: glob.to_string(),
+                whole_path: true,
+                negate: false,
+                must_dir: false,
+                shape: shape.clone(),
+            };
+            for name in names {
+                assert_eq!(
+                    p.matches(name),
+                    glob_match(glob, name).unwrap(),
+                    "{glob:?} ({shape:?}) against {name:?}"
+                );
+            }
+        }
+        assert_eq!(Shape::of("*.swp"), Shape::StarSuffix(".swp".into()));
+        assert_eq!(Shape::of(".git*"), Shape::PrefixStar(".git".into()));
+        assert_eq!(Shape::of("a\\*"), Shape::General);
     }
 }

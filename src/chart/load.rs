@@ -565,29 +565,39 @@ fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
 }
 
 impl DirWalk {
+    /// Walk `dir`, whose resolved path is the last of `self.stack`.
     fn walk_dir(&mut self, dir: &Path, rel: &str) -> Result<(), LoadError> {
-        let mut names: Vec<std::ffi::OsString> = fs::read_dir(dir)
+        // The entry types come with the directory listing (no stat per
+        // entry); a file is stat'ed once open, for its size.
+        let mut entries: Vec<(std::ffi::OsString, fs::FileType)> = fs::read_dir(dir)
             .map_err(|e| go_io_error("open", dir, &e))?
-            .map(|entry| entry.map(|e| e.file_name()))
+            .map(|entry| entry.and_then(|e| Ok((e.file_name(), e.file_type()?))))
             .collect::<Result<_, _>>()
             .map_err(|e| go_io_error("readdirent", dir, &e))?;
-        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
-        for name in names {
+        entries.sort_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
+        for (name, file_type) in entries {
             let path = dir.join(&name);
-            let name = name.to_string_lossy();
-            let child_rel = if rel.is_empty() {
-                name.into_owned()
-            } else {
-                format!("{rel}/{name}")
+            let child_rel = {
+                let name = name.to_string_lossy();
+                if rel.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{rel}/{name}")
+                }
             };
-            let lmeta = fs::symlink_metadata(&path).map_err(|e| go_io_error("lstat", &path, &e))?;
-            self.visit(&path, &child_rel, lmeta)?;
+            self.visit(&path, &name, &child_rel, file_type)?;
         }
         Ok(())
     }
 
-    fn visit(&mut self, path: &Path, rel: &str, lmeta: fs::Metadata) -> Result<(), LoadError> {
-        let meta = if lmeta.file_type().is_symlink() {
+    fn visit(
+        &mut self,
+        path: &Path,
+        name: &std::ffi::OsStr,
+        rel: &str,
+        file_type: fs::FileType,
+    ) -> Result<(), LoadError> {
+        let (is_dir, is_file, real) = if file_type.is_symlink() {
             let resolved = fs::canonicalize(path).map_err(|e| LoadError::Symlink {
                 path: path.display().to_string(),
                 message: go_reason(&e),
@@ -603,16 +613,25 @@ impl DirWalk {
                 resolved = %resolved.display(),
                 "found symbolic link in chart; the linked content is included"
             );
-            fs::symlink_metadata(&resolved).map_err(|e| go_io_error("lstat", &resolved, &e))?
+            let meta =
+                fs::symlink_metadata(&resolved).map_err(|e| go_io_error("lstat", &resolved, &e))?;
+            (meta.is_dir(), meta.is_file(), Some(resolved))
         } else {
-            lmeta
+            (file_type.is_dir(), file_type.is_file(), None)
         };
 
-        if meta.is_dir() {
+        if is_dir {
             if self.rules.ignore(rel, true) {
                 return Ok(());
             }
-            let real = fs::canonicalize(path).map_err(|e| go_io_error("lstat", path, &e))?;
+            let real = match real {
+                Some(real) => real,
+                // Not a link: its resolved path is its parent's plus its name.
+                None => match self.stack.last() {
+                    Some(parent) => parent.join(name),
+                    None => fs::canonicalize(path).map_err(|e| go_io_error("lstat", path, &e))?,
+                },
+            };
             if self.stack.contains(&real) {
                 return Err(LoadError::SymlinkLoop {
                     path: path.display().to_string(),
@@ -628,10 +647,10 @@ impl DirWalk {
         if self.rules.ignore(rel, false) {
             return Ok(());
         }
-        if !meta.is_file() {
+        if !is_file {
             return Err(LoadError::IrregularFile(path.display().to_string()));
         }
-        let data = self.read_with_budget(path, rel, meta.len())?;
+        let data = self.read_with_budget(path, rel)?;
         self.files.push(File {
             name: rel.to_string(),
             data,
@@ -641,12 +660,7 @@ impl DirWalk {
 
     /// Read a file without ever holding more than the budget allows (it
     /// may have grown since it was stat'ed).
-    fn read_with_budget(
-        &mut self,
-        path: &Path,
-        rel: &str,
-        size: u64,
-    ) -> Result<Vec<u8>, LoadError> {
+    fn read_with_budget(&mut self, path: &Path, rel: &str) -> Result<Vec<u8>, LoadError> {
         let too_large = || LoadError::DirectoryTooLarge {
             name: rel.to_string(),
             max: self.limits.max_total_bytes,
@@ -655,6 +669,11 @@ impl DirWalk {
             name: rel.to_string(),
             max: self.limits.max_file_bytes,
         };
+        let file = fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
+        let size = file
+            .metadata()
+            .map_err(|e| go_io_error("stat", path, &e))?
+            .len();
         if size > self.remaining {
             return Err(too_large());
         }
@@ -662,7 +681,6 @@ impl DirWalk {
             return Err(file_too_large());
         }
         let allowed = self.remaining.min(self.limits.max_file_bytes);
-        let file = fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
         let mut data = Vec::with_capacity(size.min(allowed) as usize);
         file.take(allowed.saturating_add(1))
             .read_to_end(&mut data)
