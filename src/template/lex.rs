@@ -618,9 +618,7 @@ impl<'s> Lexer<'s> {
                 p += 1;
             }
             self.pos = p;
-            let Some(&b) = bytes.get(p) else {
-                return None;
-            };
+            let &b = bytes.get(p)?;
             if b.is_ascii() {
                 return Some(char::from(b));
             }

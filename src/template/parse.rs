@@ -743,7 +743,7 @@ impl<'s> Parser<'s, '_> {
     /// Go's `useVar`: the variable must be declared (`name` is `$x`: the
     /// lexer ends a variable item at the first dot).
     fn check_variable(&self, name: &str) -> PResult<()> {
-        if !self.vars.iter().any(|n| *n == name) {
+        if !self.vars.contains(&name) {
             return Err(self.errorf(format!("undefined variable {}", crate::fmt::quote(name))));
         }
         Ok(())
