@@ -713,6 +713,9 @@ mod direct {
         }
     }
 
+    /// Longest YAML 1.1 bool or null word.
+    const MAX_WORD_LEN: usize = 5;
+
     /// Longest run of digits read here as an integer (it fits in i64).
     const MAX_FAST_DIGITS: usize = 18;
 
@@ -726,6 +729,13 @@ mod direct {
             return Resolved::Null;
         };
         match first {
+            // Of text starting with these letters only the bool and null
+            // words resolve, none longer than five letters (`false`).
+            b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O'
+                if b.len() > MAX_WORD_LEN =>
+            {
+                Resolved::Str
+            }
             b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' | b'.'
             | b'+' | b'-' => resolve_plain(s, true),
             b'0'..=b'9' => {
@@ -1426,6 +1436,18 @@ mod tests {
             "tru",
             "o",
             "8080",
+            "false",
+            "FALSE",
+            "False",
+            "falsey",
+            "nameserver",
+            "Off",
+            "offset",
+            "NULL",
+            "Nullable",
+            "type",
+            "yes.",
+            "no-op",
             "100m",
             "1Gi",
             "3.14.15",
