@@ -76,27 +76,8 @@ pub fn render(
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
     check_kube_version(chart, opts)?;
-    // The heads of each rendered file are decoded on another thread while
-    // the next templates execute (decoding every document is a large share
-    // of sorting); sorting then looks them up instead of decoding again.
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
-        let worker = scope.spawn(move || manifest::HeadCache::from_files(rx));
-        let files = {
-            let mut send = |name: &str, out: &str| {
-                if !name.ends_with(NOTES_SUFFIX) && !out.trim().is_empty() {
-                    // A closed channel (the worker died) only loses the
-                    // head start: sorting decodes what is missing.
-                    let _ = tx.send((name.to_string(), out.to_string()));
-                }
-            };
-            let files = render_files_each(chart, values, opts, &mut send);
-            drop(tx);
-            files
-        };
-        let heads = worker.join().unwrap_or_default();
-        split_rendered(chart, files?, heads, opts)
-    })
+    let files = render_files(chart, values, opts)?;
+    split_rendered(chart, files, opts)
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -149,19 +130,8 @@ pub fn render_files(
     values: &Values,
     opts: &RenderOptions,
 ) -> Result<Vec<(String, String)>, RenderError> {
-    render_files_each(chart, values, opts, &mut |_, _| {})
-}
-
-/// [`render_files`], calling `each(name, output)` as every file is
-/// rendered.
-fn render_files_each(
-    chart: &Chart,
-    values: &Values,
-    opts: &RenderOptions,
-    each: &mut dyn FnMut(&str, &str),
-) -> Result<Vec<(String, String)>, RenderError> {
     catch_unwind(AssertUnwindSafe(|| {
-        render_files_unguarded(chart, values, opts, each)
+        render_files_unguarded(chart, values, opts)
     }))
     .unwrap_or_else(|p| Err(RenderError::Panic(panic_message(p.as_ref()))))
 }
@@ -170,7 +140,6 @@ fn render_files_unguarded(
     chart: &Chart,
     values: &Values,
     opts: &RenderOptions,
-    each: &mut dyn FnMut(&str, &str),
 ) -> Result<Vec<(String, String)>, RenderError> {
     let release = release_value(opts);
     let capabilities = CapabilitiesObject::new(&opts.capabilities).value();
@@ -185,7 +154,7 @@ fn render_files_unguarded(
         chart.name(),
         &mut tpls,
     );
-    execute_all(tpls, opts, each)
+    execute_all(tpls, opts)
 }
 
 /// Parse and execute a collected template set the way Helm's `render`
@@ -193,7 +162,6 @@ fn render_files_unguarded(
 fn execute_all(
     mut tpls: Vec<Renderable<'_>>,
     opts: &RenderOptions,
-    each: &mut dyn FnMut(&str, &str),
 ) -> Result<Vec<(String, String)>, RenderError> {
     tpls.sort_by(|a, b| helm_parse_order(&a.name, &b.name));
     let mut set = Templates::new(helm_functions());
@@ -233,7 +201,6 @@ fn execute_all(
         } else {
             out
         };
-        each(&t.name, &out);
         rendered.push((t.name.clone(), out));
     }
     if crate::is_one_shot() {
@@ -389,7 +356,6 @@ fn go_path_join(a: &str, b: &str) -> String {
 fn split_rendered(
     chart: &Chart,
     files: Vec<(String, String)>,
-    heads: manifest::HeadCache,
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
     let root_notes = format!("{}/templates/{NOTES_SUFFIX}", chart.name());
@@ -415,7 +381,7 @@ fn split_rendered(
         }
         n.push_str(text);
     }
-    let (hooks, manifests) = manifest::sort_manifests_with(rest, heads)?;
+    let (hooks, manifests) = manifest::sort_manifests(rest)?;
     Ok(Rendered {
         manifests,
         hooks,

@@ -3,7 +3,7 @@
 //! `SortManifests`, `InstallOrder`), and the raw CRD files of `crds/`
 //! (`Chart.CRDObjects`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use berth_chart::Chart;
 use berth_template::funcs::yaml::parse::yaml_to_value_keep;
@@ -479,72 +479,19 @@ pub fn sort_by_kind<T>(items: &mut [T], kind: impl Fn(&T) -> &str) {
 pub fn sort_manifests<'a>(
     files: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
-    sort_manifests_with(files, HeadCache::default())
-}
-
-/// Heads decoded ahead of sorting: by file path, the file's text and the
-/// [`parse_head`] of each of its documents ([`split_manifests`]).
-#[derive(Debug, Default)]
-pub struct HeadCache {
-    files: HashMap<String, (String, Vec<Result<SimpleHead, String>>)>,
-}
-
-impl HeadCache {
-    /// Decode the heads of every `(path, text)` received until the sender
-    /// is dropped.
-    pub fn from_files(files: std::sync::mpsc::Receiver<(String, String)>) -> HeadCache {
-        let mut cache = HeadCache::default();
-        for (path, text) in files {
-            let docs: Vec<(&str, &str)> = split_manifests(&text)
-                .into_iter()
-                .map(|d| ("", d))
-                .collect();
-            let heads = parse_heads(&docs);
-            cache.files.insert(path, (text, heads));
-        }
-        cache
-    }
-}
-
-/// [`sort_manifests`] using the heads already in `cache` (the result is the
-/// same; documents missing from it are decoded here).
-pub fn sort_manifests_with<'a>(
-    files: impl IntoIterator<Item = (&'a str, &'a str)>,
-    mut cache: HeadCache,
-) -> Result<(Vec<Hook>, Vec<Manifest>), ManifestError> {
     let mut files: Vec<(&str, &str)> = files.into_iter().collect();
     files.sort_by(|a, b| a.0.cmp(b.0));
     let mut docs: Vec<(&str, &str)> = Vec::new();
-    let mut heads: Vec<Option<Result<SimpleHead, String>>> = Vec::new();
     for (path, content) in files {
         if crate::objects::go_path_base(path).starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        let split = split_manifests(content);
-        // Decoded ahead from this very text (the same split): use them.
-        let known = cache
-            .files
-            .remove(path)
-            .filter(|(text, h)| text == content && h.len() == split.len());
-        match known {
-            Some((_, h)) => heads.extend(h.into_iter().map(Some)),
-            None => heads.extend(split.iter().map(|_| None)),
-        }
-        docs.extend(split.into_iter().map(|d| (path, d)));
+        docs.extend(split_manifests(content).into_iter().map(|d| (path, d)));
     }
-    let missing: Vec<(&str, &str)> = docs
-        .iter()
-        .zip(&heads)
-        .filter(|(_, h)| h.is_none())
-        .map(|(d, _)| *d)
-        .collect();
-    // One decoded head per missing document, in order.
-    let mut decoded = parse_heads(&missing).into_iter();
-    let heads = heads.into_iter().map(|h| h.or_else(|| decoded.next()));
+    let heads = parse_heads(&docs);
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
     for ((path, doc), head) in docs.into_iter().zip(heads) {
-        let Some(head) = head else { continue };
         let head = head.map_err(|message| ManifestError::Yaml {
             file: path.to_string(),
             message,
@@ -620,50 +567,6 @@ fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<Crd>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cache_of(files: &[(&str, &str)]) -> HeadCache {
-        let (tx, rx) = std::sync::mpsc::channel();
-        for (p, t) in files {
-            tx.send((p.to_string(), t.to_string())).unwrap();
-        }
-        drop(tx);
-        HeadCache::from_files(rx)
-    }
-
-    #[test]
-    fn heads_decoded_ahead_give_the_same_sort() {
-        let a =
-            "kind: Service\nmetadata:\n  name: a\n---\nkind: Deployment\nmetadata:\n  name: b\n";
-        let b = "kind: Job\nmetadata:\n  name: h\n  annotations:\n    helm.sh/hook: pre-install\n";
-        let c = "kind: ConfigMap\nmetadata:\n  name: c\n";
-        let files = [
-            ("c/templates/a.yaml", a),
-            ("c/templates/b.yaml", b),
-            ("c/templates/c.yaml", c),
-        ];
-        let plain = sort_manifests(files).unwrap();
-        // All decoded ahead; one missing; one decoded from other text
-        // (ignored: the file's real text is decoded).
-        for cache in [
-            cache_of(&files),
-            cache_of(&files[..2]),
-            cache_of(&[files[0], files[1], ("c/templates/c.yaml", "kind: Secret\n")]),
-        ] {
-            assert_eq!(sort_manifests_with(files, cache).unwrap(), plain);
-        }
-        // The first error in path order, as without the cache.
-        let bad = [
-            ("c/templates/a.yaml", a),
-            ("c/templates/b.yaml", "a: [\n"),
-            ("c/templates/c.yaml", "b: [\n"),
-        ];
-        let expected = sort_manifests(bad).unwrap_err().to_string();
-        let got = sort_manifests_with(bad, cache_of(&bad[1..]))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(got, expected);
-        assert!(expected.contains("b.yaml"), "{expected}");
-    }
 
     #[test]
     fn split_like_helm_regex() {
