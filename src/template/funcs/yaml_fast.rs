@@ -1301,20 +1301,8 @@ mod tests {
         assert!(fast > 0);
     }
 
-    /// xorshift64*: a small deterministic generator for the mutations.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    /// The mutations' deterministic generator, shared with yaml_parse's tests.
+    use super::super::tests::Rng;
 
     const MUTATION_BYTES: &[u8] = b" :-#'\"\n|>[]{}&*!?\t";
 

@@ -1597,17 +1597,18 @@ mod tests {
         assert!(direct > ok / 2, "only {direct} of {ok} converted directly");
     }
 
-    /// xorshift64*: a small deterministic generator for the mutations.
-    struct Rng(u64);
+    /// xorshift64*: a small deterministic generator for the mutations
+    /// (also used by the fast reader's tests).
+    pub(super) struct Rng(pub(super) u64);
 
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(super) fn next(&mut self) -> u64 {
             self.0 ^= self.0 >> 12;
             self.0 ^= self.0 << 25;
             self.0 ^= self.0 >> 27;
             self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
         }
-        fn below(&mut self, n: usize) -> usize {
+        pub(super) fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize
         }
     }
