@@ -178,6 +178,13 @@ impl Reader<'_> {
         self.at(self.pos)
     }
 
+    /// Past a run of spaces (not tabs).
+    fn skip_spaces(&mut self) {
+        while self.peek() == b' ' {
+            self.pos += 1;
+        }
+    }
+
     fn eof(&self) -> bool {
         self.pos >= self.src.len()
     }
@@ -365,9 +372,7 @@ impl Reader<'_> {
         let mut key = first_key;
         let next = loop {
             let k = self.push_scalar(key);
-            while self.peek() == b' ' {
-                self.pos += 1;
-            }
+            self.skip_spaces();
             let v = self.nodes.len();
             let next = match self.peek() {
                 b'\n' | b'#' | 0 => {
@@ -413,9 +418,7 @@ impl Reader<'_> {
         let mut items = Vec::new();
         let next = loop {
             self.pos += 1;
-            while self.peek() == b' ' {
-                self.pos += 1;
-            }
+            self.skip_spaces();
             let item = self.nodes.len();
             let next = match self.peek() {
                 b'\n' | b'#' | 0 => {
@@ -473,9 +476,7 @@ impl Reader<'_> {
             b'[' => self.flow_seq()?,
             b'{' => {
                 self.pos += 1;
-                while self.peek() == b' ' {
-                    self.pos += 1;
-                }
+                self.skip_spaces();
                 if self.peek() != b'}' {
                     return None;
                 }
@@ -755,9 +756,7 @@ impl Reader<'_> {
         let mut items = Vec::new();
         self.pos += 1;
         loop {
-            while self.peek() == b' ' {
-                self.pos += 1;
-            }
+            self.skip_spaces();
             match self.peek() {
                 b']' => break,
                 q @ (b'"' | b'\'') => {
@@ -781,9 +780,7 @@ impl Reader<'_> {
                     }));
                 }
             }
-            while self.peek() == b' ' {
-                self.pos += 1;
-            }
+            self.skip_spaces();
             match self.peek() {
                 b',' => self.pos += 1,
                 b']' => break,
