@@ -6,6 +6,7 @@
 //! `docs/design.md` (and in the project's DESIGN notes): each module only
 //! reaches down the flow, never back up.
 
+pub mod alloc;
 pub mod api;
 pub mod apply;
 pub mod artifact;

@@ -6,60 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-/// mimalloc instead of the system allocator: rendering is allocation-heavy
-/// (parse trees, values, YAML), and glibc's malloc was a sixth of `berth
-/// template`'s time.
+/// mimalloc, with a bump region in front for `berth template` (see
+/// `berth::alloc`).
 #[global_allocator]
-static GLOBAL: MiMalloc = MiMalloc;
-
-/// mimalloc through its plain entry points: `mi_malloc` for the alignments
-/// every allocation of that size already has (as std's `System` decides
-/// for `malloc`), the aligned ones only beyond. The `mimalloc` crate calls
-/// the aligned entry points for everything, which costs a few percent of
-/// a render.
-struct MiMalloc;
-
-/// The alignment `mi_malloc` guarantees for any size (x86-64 and aarch64:
-/// 16 bytes, like glibc's malloc).
-const MI_MIN_ALIGN: usize = 16;
-
-fn plain(layout: std::alloc::Layout) -> bool {
-    layout.align() <= MI_MIN_ALIGN && layout.align() <= layout.size()
-}
-
-// SAFETY: every pointer handed out comes from mimalloc with at least the
-// layout's size and alignment (checked by `plain` or asked of the aligned
-// entry points), and is given back to mimalloc's `mi_free`/`mi_realloc*`.
-unsafe impl std::alloc::GlobalAlloc for MiMalloc {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if plain(layout) {
-            libmimalloc_sys::mi_malloc(layout.size()).cast()
-        } else {
-            libmimalloc_sys::mi_malloc_aligned(layout.size(), layout.align()).cast()
-        }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
-        if plain(layout) {
-            libmimalloc_sys::mi_zalloc(layout.size()).cast()
-        } else {
-            libmimalloc_sys::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-        }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: std::alloc::Layout) {
-        libmimalloc_sys::mi_free(ptr.cast());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
-        let new = std::alloc::Layout::from_size_align_unchecked(new_size, layout.align());
-        if plain(new) {
-            libmimalloc_sys::mi_realloc(ptr.cast(), new_size).cast()
-        } else {
-            libmimalloc_sys::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
-        }
-    }
-}
+static GLOBAL: berth::alloc::BerthAlloc = berth::alloc::BerthAlloc::process();
 
 #[derive(Parser)]
 #[command(
@@ -183,6 +133,19 @@ fn main() -> anyhow::Result<()> {
     // client is built (two installed providers make rustls panic).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Controller(_)
+            | Command::Get(_)
+            | Command::Reconcile(_)
+            | Command::Suspend(_)
+            | Command::Resume(_)
+            | Command::Explain(_)
+    ) {
+        // Long-running or waiting on the cluster: memory must be given
+        // back, and allocation speed does not matter here.
+        berth::alloc::end_one_shot();
+    }
     match cli.command {
         Command::Crds { out_dir } => {
             let files = berth::api::crd_files().context("failed to serialise the CRDs")?;
