@@ -11,10 +11,13 @@
 //! (v3 only), how keys are ordered (goyaml's "natural" order, where `a9`
 //! sorts before `a10`).
 //!
-//! The model: a value becomes a [`Node`] tree (scalars carrying the style
-//! the Go encoder asks for), then [`Emitter`] writes it with the state the
-//! C emitter keeps (column, `whitespace`, `indention`, the indent stack).
+//! The model: the emitter walks the value once and writes it with the
+//! state the C emitter keeps (column, `whitespace`, `indention`, the indent
+//! stack), choosing each scalar's style as the Go encoder requests it. The
+//! errors Go would report are found by a separate walk first, in the order
+//! Go's encoders meet them (map keys in byte order).
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use crate::funcs::json::{self, JsonError};
@@ -50,14 +53,6 @@ enum Style {
     Literal,
 }
 
-/// What the emitter writes.
-#[derive(Debug)]
-enum Node {
-    Scalar(String, Style),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
-}
-
 /// Which Go encoder is reproduced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Dialect {
@@ -70,155 +65,84 @@ enum Dialect {
 /// `sigs.k8s.io/yaml.Marshal(v)`: the complete document, ending in a
 /// newline (Helm's `toYaml` trims that one newline).
 pub fn to_yaml(v: &Value) -> Result<String, YamlEmitError> {
-    let node = JsonModel::default().node(v, 0)?;
-    Ok(Emitter::new(Dialect::V2).document(&node))
+    Checker::default().check(v, 0, Dialect::V2)?;
+    Ok(Emitter::new(Dialect::V2).document(v))
 }
 
 /// goyaml.v3 `Encoder` with `SetIndent(2)`: the complete document, ending
 /// in a newline (Helm's `toYamlPretty` trims it).
 pub fn to_yaml_pretty(v: &Value) -> Result<String, YamlEmitError> {
-    let node = GoModel::default().node(v, 0)?;
-    Ok(Emitter::new(Dialect::V3).document(&node))
+    Checker::default().check(v, 0, Dialect::V3)?;
+    Ok(Emitter::new(Dialect::V3).document(v))
 }
 
 // ---------------------------------------------------------------------------
-// Values to nodes.
+// What Go refuses.
 
-/// The sigs.k8s.io/yaml path: what goyaml.v2 decodes from the JSON text
-/// that encoding/json makes of the value.
+/// The failures of the Go encoders, found in their order: for `toYaml`
+/// what `encoding/json` refuses (NaN, cycles, types it cannot encode) and
+/// then what goyaml.v2 cannot read back from the JSON text (control
+/// characters, keys too long); for `toYamlPretty` what goyaml.v3 cannot
+/// encode. Map entries are visited in byte order of the keys, as
+/// `encoding/json` does.
 #[derive(Default)]
-struct JsonModel {
+struct Checker {
     path: Vec<*const ()>,
 }
 
-impl JsonModel {
-    fn node(&mut self, v: &Value, depth: usize) -> Result<Node, YamlEmitError> {
+impl Checker {
+    fn check(&mut self, v: &Value, depth: usize, dialect: Dialect) -> Result<(), YamlEmitError> {
         if depth > MAX_DEPTH {
             return Err(YamlEmitError::TooDeep(MAX_DEPTH));
         }
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_inner(v, depth))
-    }
-
-    fn node_inner(&mut self, v: &Value, depth: usize) -> Result<Node, YamlEmitError> {
-        Ok(match v {
-            Value::Nil => plain("null"),
-            Value::Bool(b) => plain(if *b { "true" } else { "false" }),
-            Value::Int(i) | Value::Int64(i) => Node::Scalar(i.to_string(), Style::Plain),
-            Value::Int32(i) => Node::Scalar(i.to_string(), Style::Plain),
-            Value::Uint64(u) => Node::Scalar(u.to_string(), Style::Plain),
-            Value::Uint8(u) => Node::Scalar(u.to_string(), Style::Plain),
-            Value::Complex(..) => return Err(JsonError::UnsupportedType(v.type_name()).into()),
-            Value::Float(f) => Node::Scalar(reread_number(&json::float_text(*f)?), Style::Plain),
-            Value::String(s) => string_node(&reread_string(s)?, Dialect::V2),
-            Value::Bytes(b) => string_node(&json::base64_std(b), Dialect::V2),
-            Value::List(l) if l.nil => plain("null"),
-            Value::Map(m) if m.nil => plain("null"),
-            Value::List(l) => {
-                let mut items = Vec::with_capacity(l.len());
-                for item in l.items.iter() {
-                    items.push(self.node(item, depth + 1)?);
-                }
-                Node::Seq(items)
-            }
-            Value::Map(m) => {
-                let id = Rc::as_ptr(&m.entries) as *const ();
-                if self.path.contains(&id) {
-                    return Err(JsonError::Cycle(v.type_name()).into());
-                }
-                self.path.push(id);
-                let mut entries = Vec::with_capacity(m.len());
-                for (k, item) in m.borrow().iter() {
-                    check_rereadable_key(k)?;
-                    entries.push((k.clone(), self.node(item, depth + 1)?));
-                }
-                self.path.pop();
-                entries.sort_by(|a, b| key_order(&a.0, &b.0, Dialect::V2));
-                Node::Map(
-                    entries
-                        .into_iter()
-                        .map(|(k, n)| (string_node(&k, Dialect::V2), n))
-                        .collect(),
-                )
-            }
-            Value::Object(o) => match o.json_value() {
-                Some(inner) => self.node(&inner, depth + 1)?,
-                None => {
-                    return Err(JsonError::UnsupportedType(o.type_name().to_string()).into());
-                }
-            },
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            self.check_inner(v, depth, dialect)
         })
     }
-}
 
-/// The goyaml.v3 path: the Go value as it is (float64 stays float64 and
-/// prints as `1e+06`, `[]byte` is a sequence of numbers).
-#[derive(Default)]
-struct GoModel {
-    path: Vec<*const ()>,
-}
-
-impl GoModel {
-    fn node(&mut self, v: &Value, depth: usize) -> Result<Node, YamlEmitError> {
-        if depth > MAX_DEPTH {
-            return Err(YamlEmitError::TooDeep(MAX_DEPTH));
+    fn check_inner(
+        &mut self,
+        v: &Value,
+        depth: usize,
+        dialect: Dialect,
+    ) -> Result<(), YamlEmitError> {
+        match v {
+            Value::Complex(..) => Err(JsonError::UnsupportedType(v.type_name()).into()),
+            Value::Float(f) if dialect == Dialect::V2 => {
+                json::float_text(*f).map(drop).map_err(Into::into)
+            }
+            Value::String(s) if dialect == Dialect::V2 => reread_string(s).map(drop),
+            Value::List(l) if !l.nil => {
+                for item in l.items.iter() {
+                    self.check(item, depth + 1, dialect)?;
+                }
+                Ok(())
+            }
+            Value::Map(m) if !m.nil => {
+                let id = Rc::as_ptr(&m.entries) as *const ();
+                if self.path.contains(&id) {
+                    return Err(match dialect {
+                        Dialect::V2 => JsonError::Cycle(v.type_name()).into(),
+                        Dialect::V3 => YamlEmitError::TooDeep(MAX_DEPTH),
+                    });
+                }
+                self.path.push(id);
+                for (k, item) in m.borrow().iter() {
+                    if dialect == Dialect::V2 {
+                        check_rereadable_key(k)?;
+                    }
+                    self.check(item, depth + 1, dialect)?;
+                }
+                self.path.pop();
+                Ok(())
+            }
+            Value::Object(o) => match o.json_value() {
+                Some(inner) => self.check(&inner, depth + 1, dialect),
+                None => Err(JsonError::UnsupportedType(o.type_name().to_string()).into()),
+            },
+            _ => Ok(()),
         }
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_inner(v, depth))
     }
-
-    fn node_inner(&mut self, v: &Value, depth: usize) -> Result<Node, YamlEmitError> {
-        Ok(match v {
-            Value::Nil => plain("null"),
-            Value::Bool(b) => plain(if *b { "true" } else { "false" }),
-            Value::Int(i) | Value::Int64(i) => Node::Scalar(i.to_string(), Style::Plain),
-            Value::Int32(i) => Node::Scalar(i.to_string(), Style::Plain),
-            Value::Uint64(u) => Node::Scalar(u.to_string(), Style::Plain),
-            Value::Uint8(u) => Node::Scalar(u.to_string(), Style::Plain),
-            Value::Complex(..) => return Err(JsonError::UnsupportedType(v.type_name()).into()),
-            Value::Float(f) => Node::Scalar(go_yaml_float(*f), Style::Plain),
-            Value::String(s) => string_node(s, Dialect::V3),
-            Value::Bytes(b) => Node::Seq(
-                b.iter()
-                    .map(|x| Node::Scalar(x.to_string(), Style::Plain))
-                    .collect(),
-            ),
-            Value::List(l) if l.nil => plain("null"),
-            Value::Map(m) if m.nil => plain("null"),
-            Value::List(l) => {
-                let mut items = Vec::with_capacity(l.len());
-                for item in l.items.iter() {
-                    items.push(self.node(item, depth + 1)?);
-                }
-                Node::Seq(items)
-            }
-            Value::Map(m) => {
-                let id = Rc::as_ptr(&m.entries) as *const ();
-                if self.path.contains(&id) {
-                    return Err(YamlEmitError::TooDeep(MAX_DEPTH));
-                }
-                self.path.push(id);
-                let mut entries = Vec::with_capacity(m.len());
-                for (k, item) in m.borrow().iter() {
-                    entries.push((k.clone(), self.node(item, depth + 1)?));
-                }
-                self.path.pop();
-                entries.sort_by(|a, b| key_order(&a.0, &b.0, Dialect::V3));
-                Node::Map(
-                    entries
-                        .into_iter()
-                        .map(|(k, n)| (string_node(&k, Dialect::V3), n))
-                        .collect(),
-                )
-            }
-            Value::Object(o) => match o.json_value() {
-                Some(inner) => self.node(&inner, depth + 1)?,
-                None => return Err(JsonError::UnsupportedType(o.type_name().to_string()).into()),
-            },
-        })
-    }
-}
-
-fn plain(s: &str) -> Node {
-    Node::Scalar(s.to_string(), Style::Plain)
 }
 
 /// goyaml's `floatv`: `strconv.FormatFloat(f, 'g', -1, 64)` with YAML's
@@ -263,14 +187,14 @@ fn yaml_forbidden(c: char) -> bool {
 /// spaces and NEL (U+0085), which YAML 1.1 reads as a line break inside a
 /// double-quoted scalar: a line break folds into a space (several into
 /// newlines), with the spaces around it dropped.
-fn reread_string(s: &str) -> Result<String, YamlEmitError> {
-    if s.chars().any(yaml_forbidden) {
+fn reread_string(s: &str) -> Result<Cow<'_, str>, YamlEmitError> {
+    if contains_forbidden(s) {
         return Err(YamlEmitError::Reread(
             "control characters are not allowed".into(),
         ));
     }
-    if !s.contains('\u{85}') {
-        return Ok(s.to_string());
+    if s.is_ascii() || !s.contains('\u{85}') {
+        return Ok(Cow::Borrowed(s));
     }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
@@ -343,17 +267,28 @@ fn reread_string(s: &str) -> Result<String, YamlEmitError> {
         }
         column_zero = false;
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
+}
+
+/// Whether `s` has a character goyaml's reader refuses ([`yaml_forbidden`];
+/// in ASCII only DEL).
+fn contains_forbidden(s: &str) -> bool {
+    s.bytes().any(|b| b >= 0x7F) && s.chars().any(yaml_forbidden)
 }
 
 /// A JSON object key goyaml.v2 cannot read back as a key: one that spans
 /// lines (a raw NEL) or whose JSON text is longer than the 1024 characters
 /// a YAML simple key may have.
 fn check_rereadable_key(k: &str) -> Result<(), YamlEmitError> {
-    if k.chars().any(yaml_forbidden) {
+    if contains_forbidden(k) {
         return Err(YamlEmitError::Reread(
             "control characters are not allowed".into(),
         ));
+    }
+    // JSON spells a character in at most six (`\u00XX`): short ASCII keys
+    // cannot come near the limit.
+    if k.is_ascii() && k.len() * 6 + 2 <= 1024 {
+        return Ok(());
     }
     let mut quoted = String::new();
     json::write_string(&mut quoted, k, true);
@@ -367,8 +302,8 @@ fn check_rereadable_key(k: &str) -> Result<(), YamlEmitError> {
 
 /// goyaml's `stringv`: literal style for strings with a newline, plain when
 /// the plain scalar would read back as the same string, else double quotes.
-fn string_node(s: &str, dialect: Dialect) -> Node {
-    let style = if s.contains('\n') {
+fn string_style(s: &str, dialect: Dialect) -> Style {
+    if s.contains('\n') {
         Style::Literal
     } else if resolves_to_string(s)
         && !is_base60_float(s)
@@ -377,8 +312,7 @@ fn string_node(s: &str, dialect: Dialect) -> Node {
         Style::Plain
     } else {
         Style::DoubleQuoted
-    };
-    Node::Scalar(s.to_string(), style)
+    }
 }
 
 fn is_old_bool(s: &str) -> bool {
@@ -817,19 +751,29 @@ fn is_digit(c: char) -> bool {
 /// letters before non-letters, and runs of digits compared as numbers, so
 /// `a2 < a10` and `_x < B` is decided by letter-ness first.
 fn key_less(a: &str, b: &str, dialect: Dialect) -> bool {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+    if a.is_ascii() && b.is_ascii() {
+        key_less_units(a.as_bytes(), b.as_bytes(), dialect)
+    } else {
+        let ar: Vec<char> = a.chars().collect();
+        let br: Vec<char> = b.chars().collect();
+        key_less_units(&ar, &br, dialect)
+    }
+}
+
+fn key_less_units<C: Unit>(ar: &[C], br: &[C], dialect: Dialect) -> bool {
+    let ch = |s: &[C], i: usize| -> char { s[i].into() };
     let mut digits = false;
     let n = ar.len().min(br.len());
     for i in 0..n {
-        if ar[i] == br[i] {
-            digits = is_digit(ar[i]);
+        let (a, b) = (ch(ar, i), ch(br, i));
+        if a == b {
+            digits = is_digit(a);
             continue;
         }
-        let al = is_letter(ar[i]);
-        let bl = is_letter(br[i]);
+        let al = is_letter(a);
+        let bl = is_letter(b);
         if al && bl {
-            return ar[i] < br[i];
+            return a < b;
         }
         if al || bl {
             return if dialect == Dialect::V3 && digits {
@@ -839,11 +783,11 @@ fn key_less(a: &str, b: &str, dialect: Dialect) -> bool {
             };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if a == '0' || b == '0' {
             let mut j = i;
-            while j > 0 && is_digit(ar[j - 1]) {
+            while j > 0 && is_digit(ch(ar, j - 1)) {
                 j -= 1;
-                if ar[j] != '0' {
+                if ch(ar, j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -851,13 +795,17 @@ fn key_less(a: &str, b: &str, dialect: Dialect) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && is_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && is_digit(ch(ar, ai)) {
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(ch(ar, ai) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && is_digit(ch(br, bi)) {
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(ch(br, bi) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -866,7 +814,7 @@ fn key_less(a: &str, b: &str, dialect: Dialect) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return a < b;
     }
     ar.len() < br.len()
 }
@@ -917,7 +865,7 @@ struct Analysis {
     block_allowed: bool,
 }
 
-fn analyze(value: &[char], dialect: Dialect) -> Analysis {
+fn analyze<C: Unit>(value: &[C], dialect: Dialect) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -941,7 +889,7 @@ fn analyze(value: &[char], dialect: Dialect) -> Analysis {
     let mut previous_space = false;
     let mut previous_break = false;
 
-    let starts = |p: &str| value.iter().take(3).copied().eq(p.chars());
+    let starts = |p: &str| value.iter().take(3).map(|&c| c.into()).eq(p.chars());
     if value.len() >= 3 && (starts("---") || starts("...")) {
         block_indicators = true;
         flow_indicators = true;
@@ -949,7 +897,19 @@ fn analyze(value: &[char], dialect: Dialect) -> Analysis {
     let mut preceded_by_whitespace = true;
     let n = value.len();
     for (i, &c) in value.iter().enumerate() {
-        let followed_by_whitespace = i + 1 >= n || is_blank(value[i + 1]);
+        let c: char = c.into();
+        // Most characters change nothing but the "previous" flags: visible
+        // ASCII that is an indicator only at the start or not at all.
+        if i > 0
+            && c.is_ascii_graphic()
+            && !matches!(c, ',' | '?' | '[' | ']' | '{' | '}' | ':' | '#')
+        {
+            previous_space = false;
+            previous_break = false;
+            preceded_by_whitespace = false;
+            continue;
+        }
+        let followed_by_whitespace = i + 1 >= n || is_blank(value[i + 1].into());
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -1101,8 +1061,8 @@ impl Emitter {
         }
     }
 
-    fn document(mut self, root: &Node) -> String {
-        self.node(root, Ctx::default());
+    fn document(mut self, root: &Value) -> String {
+        self.value(root, Ctx::default());
         // DOCUMENT-END (implicit): just finish the line.
         self.write_indent();
         self.out
@@ -1179,21 +1139,82 @@ impl Emitter {
 
     // -- nodes --
 
-    fn node(&mut self, node: &Node, ctx: Ctx) {
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.node_inner(node, ctx))
+    /// Writes `v` as the Go encoder of the dialect would (the value has
+    /// passed [`Checker`], so nothing here fails).
+    fn value(&mut self, v: &Value, ctx: Ctx) {
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.value_inner(v, ctx))
     }
 
-    fn node_inner(&mut self, node: &Node, ctx: Ctx) {
-        match node {
-            Node::Scalar(value, style) => self.scalar(value, *style, ctx),
-            Node::Seq(items) if items.is_empty() || self.flow_level > 0 => {
+    fn value_inner(&mut self, v: &Value, ctx: Ctx) {
+        match v {
+            Value::Nil => self.scalar("null", Style::Plain, ctx),
+            Value::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, ctx),
+            Value::Int(i) | Value::Int64(i) => self.scalar(&i.to_string(), Style::Plain, ctx),
+            Value::Int32(i) => self.scalar(&i.to_string(), Style::Plain, ctx),
+            Value::Uint64(u) => self.scalar(&u.to_string(), Style::Plain, ctx),
+            Value::Uint8(u) => self.scalar(&u.to_string(), Style::Plain, ctx),
+            Value::Complex(..) => {}
+            Value::Float(f) => {
+                let text = match self.dialect {
+                    Dialect::V2 => json::float_text(*f)
+                        .map(|t| reread_number(&t))
+                        .unwrap_or_default(),
+                    Dialect::V3 => go_yaml_float(*f),
+                };
+                self.scalar(&text, Style::Plain, ctx);
+            }
+            Value::String(s) => match self.dialect {
+                Dialect::V2 => {
+                    let s = reread_string(s).unwrap_or_default();
+                    self.scalar(&s, string_style(&s, Dialect::V2), ctx);
+                }
+                Dialect::V3 => self.scalar(s, string_style(s, Dialect::V3), ctx),
+            },
+            Value::Bytes(b) => match self.dialect {
+                Dialect::V2 => {
+                    let s = json::base64_std(b);
+                    self.scalar(&s, string_style(&s, Dialect::V2), ctx);
+                }
+                Dialect::V3 if b.is_empty() || self.flow_level > 0 => self.flow_empty("[", "]"),
+                Dialect::V3 => {
+                    self.sequence_start(ctx);
+                    for x in b.iter() {
+                        self.sequence_item();
+                        self.scalar(&x.to_string(), Style::Plain, Ctx::default());
+                    }
+                    self.pop_indent();
+                }
+            },
+            Value::List(l) if l.nil => self.scalar("null", Style::Plain, ctx),
+            Value::Map(m) if m.nil => self.scalar("null", Style::Plain, ctx),
+            Value::List(l) if l.items.is_empty() || self.flow_level > 0 => {
                 self.flow_empty("[", "]")
             }
-            Node::Map(entries) if entries.is_empty() || self.flow_level > 0 => {
-                self.flow_empty("{", "}")
+            Value::List(l) => {
+                self.sequence_start(ctx);
+                for item in l.items.iter() {
+                    self.sequence_item();
+                    self.value(item, Ctx::default());
+                }
+                self.pop_indent();
             }
-            Node::Seq(items) => self.block_sequence(items, ctx),
-            Node::Map(entries) => self.block_mapping(entries),
+            Value::Map(m) => {
+                let entries = m.borrow();
+                if entries.is_empty() || self.flow_level > 0 {
+                    self.flow_empty("{", "}");
+                    return;
+                }
+                let mut sorted: Vec<(&str, &Value)> =
+                    entries.iter().map(|(k, v)| (k.as_str(), v)).collect();
+                let dialect = self.dialect;
+                sorted.sort_by(|a, b| key_order(a.0, b.0, dialect));
+                self.block_mapping(&sorted);
+            }
+            Value::Object(o) => {
+                if let Some(inner) = o.json_value() {
+                    self.value(&inner, ctx);
+                }
+            }
         }
     }
 
@@ -1206,64 +1227,78 @@ impl Emitter {
         self.write_indicator(close, false, false, false);
     }
 
-    fn block_sequence(&mut self, items: &[Node], ctx: Ctx) {
+    /// Opens a block sequence (closed by `pop_indent`).
+    fn sequence_start(&mut self, ctx: Ctx) {
         let indentless = match self.dialect {
             Dialect::V2 => ctx.mapping && !self.indention,
             Dialect::V3 => false,
         };
         self.increase_indent(false, indentless);
-        for item in items {
-            self.write_indent();
-            self.write_indicator("-", true, false, true);
-            self.node(item, Ctx::default());
-        }
-        self.pop_indent();
     }
 
-    fn block_mapping(&mut self, entries: &[(Node, Node)]) {
+    /// The `- ` before an item of a block sequence.
+    fn sequence_item(&mut self) {
+        self.write_indent();
+        self.write_indicator("-", true, false, true);
+    }
+
+    fn block_mapping(&mut self, entries: &[(&str, &Value)]) {
         self.increase_indent(false, false);
         let value_ctx = Ctx {
             mapping: true,
             ..Ctx::default()
         };
-        for (key, value) in entries {
+        for &(key, value) in entries {
             self.write_indent();
+            let style = string_style(key, self.dialect);
             if is_simple_key(key) {
-                self.node(
-                    key,
-                    Ctx {
-                        mapping: true,
-                        simple_key: true,
-                    },
-                );
+                let key_ctx = Ctx {
+                    mapping: true,
+                    simple_key: true,
+                };
+                self.scalar(key, style, key_ctx);
                 self.write_indicator(":", false, false, false);
             } else {
                 self.write_indicator("?", true, false, true);
-                self.node(key, value_ctx);
+                self.scalar(key, style, value_ctx);
                 self.write_indent();
                 self.write_indicator(":", true, false, true);
             }
-            self.node(value, value_ctx);
+            self.value(value, value_ctx);
         }
         self.pop_indent();
     }
 
     fn scalar(&mut self, value: &str, requested: Style, ctx: Ctx) {
-        let chars: Vec<char> = value.chars().collect();
-        let a = analyze(&chars, self.dialect);
-        let style = self.select_style(&chars, requested, &a, ctx);
+        if value.is_ascii() {
+            self.scalar_units(value.as_bytes(), requested, ctx);
+        } else {
+            let chars: Vec<char> = value.chars().collect();
+            self.scalar_units(&chars, requested, ctx);
+        }
+    }
+
+    fn scalar_units<C: Unit>(&mut self, chars: &[C], requested: Style, ctx: Ctx) {
+        let a = analyze(chars, self.dialect);
+        let style = self.select_style(chars, requested, &a, ctx);
         self.increase_indent(true, false);
         let allow_breaks = !ctx.simple_key;
         match style {
-            Style::Plain => self.write_plain(&chars, allow_breaks),
-            Style::SingleQuoted => self.write_single_quoted(&chars, allow_breaks),
-            Style::DoubleQuoted => self.write_double_quoted(&chars, allow_breaks),
-            Style::Literal => self.write_literal(&chars),
+            Style::Plain => self.write_plain(chars, allow_breaks),
+            Style::SingleQuoted => self.write_single_quoted(chars, allow_breaks),
+            Style::DoubleQuoted => self.write_double_quoted(chars, allow_breaks),
+            Style::Literal => self.write_literal(chars),
         }
         self.pop_indent();
     }
 
-    fn select_style(&self, value: &[char], requested: Style, a: &Analysis, ctx: Ctx) -> Style {
+    fn select_style<C: Unit>(
+        &self,
+        value: &[C],
+        requested: Style,
+        a: &Analysis,
+        ctx: Ctx,
+    ) -> Style {
         let mut style = requested;
         if ctx.simple_key && a.multiline {
             style = Style::DoubleQuoted;
@@ -1287,36 +1322,68 @@ impl Emitter {
         style
     }
 
-    fn write_plain(&mut self, value: &[char], allow_breaks: bool) {
+    /// Whether the run `value` can be written as it is: no breaks and no
+    /// characters the style must escape, and no space where a line would
+    /// be folded (the text ends within the width, or breaks are not
+    /// allowed). `special` marks the characters the style escapes.
+    fn verbatim<C: Unit>(
+        &self,
+        value: &[C],
+        allow_breaks: bool,
+        special: fn(char) -> bool,
+    ) -> bool {
+        let mut spaces = false;
+        for &c in value {
+            let c: char = c.into();
+            if is_break(c) || special(c) {
+                return false;
+            }
+            spaces |= c == ' ';
+        }
+        !spaces || !allow_breaks || self.column + value.len() <= self.best_width
+    }
+
+    /// Appends a run of characters that needs no folding or escaping.
+    fn put_run<C: Unit>(&mut self, value: &[C]) {
+        C::push_run(&mut self.out, value);
+        self.column += value.len();
+    }
+
+    fn write_plain<C: Unit>(&mut self, value: &[C], allow_breaks: bool) {
         if !(self.whitespace || self.dialect == Dialect::V3 && value.is_empty()) {
             self.put(' ');
         }
-        let mut spaces = false;
-        let mut breaks = false;
-        for (i, &c) in value.iter().enumerate() {
-            if c == ' ' {
-                let next_space = value.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > self.best_width && !next_space {
-                    self.write_indent();
+        if self.verbatim(value, allow_breaks, |_| false) {
+            self.put_run(value);
+        } else {
+            let mut spaces = false;
+            let mut breaks = false;
+            for (i, &c) in value.iter().enumerate() {
+                let c: char = c.into();
+                if c == ' ' {
+                    let next_space = value.get(i + 1).is_some_and(|&n| n.into() == ' ');
+                    if allow_breaks && !spaces && self.column > self.best_width && !next_space {
+                        self.write_indent();
+                    } else {
+                        self.put(c);
+                    }
+                    spaces = true;
+                } else if is_break(c) {
+                    if !breaks && c == '\n' {
+                        self.put_break();
+                    }
+                    self.write_break(c);
+                    self.indention = true;
+                    breaks = true;
                 } else {
+                    if breaks {
+                        self.write_indent();
+                    }
                     self.put(c);
+                    self.indention = false;
+                    spaces = false;
+                    breaks = false;
                 }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
             }
         }
         if !(self.dialect == Dialect::V3 && value.is_empty()) {
@@ -1325,14 +1392,15 @@ impl Emitter {
         self.indention = false;
     }
 
-    fn write_single_quoted(&mut self, value: &[char], allow_breaks: bool) {
+    fn write_single_quoted<C: Unit>(&mut self, value: &[C], allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
         let mut spaces = false;
         let mut breaks = false;
         let n = value.len();
         for (i, &c) in value.iter().enumerate() {
+            let c: char = c.into();
             if c == ' ' {
-                let next_space = value.get(i + 1) == Some(&' ');
+                let next_space = value.get(i + 1).is_some_and(|&n| n.into() == ' ');
                 if allow_breaks
                     && !spaces
                     && self.column > self.best_width
@@ -1370,12 +1438,25 @@ impl Emitter {
         self.indention = false;
     }
 
-    fn write_double_quoted(&mut self, value: &[char], allow_breaks: bool) {
+    fn write_double_quoted<C: Unit>(&mut self, value: &[C], allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
-        let bom = value.first() == Some(&'\u{feff}');
+        let bom = value.first().is_some_and(|&c| c.into() == '\u{feff}');
+        let escaped = |c: char| !is_printable(c) || c == '"' || c == '\\';
+        if !bom && self.verbatim(value, allow_breaks, escaped) {
+            self.put_run(value);
+        } else {
+            self.write_double_quoted_slow(value, allow_breaks, bom);
+        }
+        self.write_indicator("\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_double_quoted_slow<C: Unit>(&mut self, value: &[C], allow_breaks: bool, bom: bool) {
         let mut spaces = false;
         let n = value.len();
         for (i, &c) in value.iter().enumerate() {
+            let c: char = c.into();
             if !is_printable(c) || bom || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match c {
@@ -1418,7 +1499,7 @@ impl Emitter {
             } else if c == ' ' {
                 if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i + 1 < n {
                     self.write_indent();
-                    if value.get(i + 1) == Some(&' ') {
+                    if value.get(i + 1).is_some_and(|&n| n.into() == ' ') {
                         self.put('\\');
                     }
                 } else {
@@ -1430,25 +1511,24 @@ impl Emitter {
                 spaces = false;
             }
         }
-        self.write_indicator("\"", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
     }
 
-    fn write_literal(&mut self, value: &[char]) {
+    fn write_literal<C: Unit>(&mut self, value: &[C]) {
         self.write_indicator("|", true, false, false);
+        let at = |i: usize| -> char { value[i].into() };
         // Block scalar hints: an explicit indentation indicator when the
         // text starts with a space or a break, then the chomping indicator.
-        if value.first().is_some_and(|&c| c == ' ' || is_break(c)) {
+        if !value.is_empty() && (at(0) == ' ' || is_break(at(0))) {
             let hint = char::from_digit(self.best_indent as u32, 10).unwrap_or('2');
             self.write_indicator(&hint.to_string(), false, false, false);
         }
-        let chomp = match value.last() {
-            None => Some('-'),
-            Some(&last) if !is_break(last) => Some('-'),
-            Some(_) if value.len() == 1 => Some('+'),
-            Some(_) if is_break(value[value.len() - 2]) => Some('+'),
-            Some(_) => None,
+        let n = value.len();
+        let chomp = if n == 0 || !is_break(at(n - 1)) {
+            Some('-')
+        } else if n == 1 || is_break(at(n - 2)) {
+            Some('+')
+        } else {
+            None
         };
         if let Some(c) = chomp {
             self.write_indicator(&c.to_string(), false, false, false);
@@ -1457,16 +1537,24 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for &c in value {
+        let mut i = 0;
+        while i < n {
+            let c = at(i);
             if is_break(c) {
                 self.write_break(c);
                 self.indention = true;
                 breaks = true;
+                i += 1;
             } else {
                 if breaks {
                     self.write_indent();
                 }
-                self.put(c);
+                // The rest of the line as it is.
+                let start = i;
+                while i < n && !is_break(at(i)) {
+                    i += 1;
+                }
+                self.put_run(&value[start..i]);
                 self.indention = false;
                 breaks = false;
             }
@@ -1474,13 +1562,29 @@ impl Emitter {
     }
 }
 
-/// `yaml_emitter_check_simple_key` for a key node: a scalar on one line of
-/// at most 128 bytes (empty collections qualify too).
-fn is_simple_key(key: &Node) -> bool {
-    match key {
-        Node::Scalar(s, _) => !s.chars().any(is_break) && s.len() <= 128,
-        Node::Seq(items) => items.is_empty(),
-        Node::Map(entries) => entries.is_empty(),
+/// `yaml_emitter_check_simple_key` for a string key: on one line and at
+/// most 128 bytes.
+fn is_simple_key(key: &str) -> bool {
+    key.len() <= 128 && !key.chars().any(is_break)
+}
+
+/// What a scalar is written as: bytes when it is ASCII (no copy), else
+/// `char`s (libyaml's emitter works on characters).
+trait Unit: Copy + PartialEq + Into<char> {
+    /// Appends the characters of `run` to `out`.
+    fn push_run(out: &mut String, run: &[Self]);
+}
+
+impl Unit for u8 {
+    fn push_run(out: &mut String, run: &[u8]) {
+        // Only ever ASCII (see `Emitter::scalar`).
+        out.push_str(std::str::from_utf8(run).unwrap_or_default());
+    }
+}
+
+impl Unit for char {
+    fn push_run(out: &mut String, run: &[char]) {
+        out.extend(run.iter());
     }
 }
 
