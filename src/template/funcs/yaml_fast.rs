@@ -15,7 +15,8 @@
 //!   also over several lines indented past their collection (folded as
 //!   granit folds them), escapes decoded as granit decodes them; empty
 //!   values, comments and blank lines, one leading `---` line;
-//! - flow sequences of plain and quoted scalars on one line, `{}`;
+//! - flow sequences of plain and quoted scalars on one line, `{}`, also
+//!   as the whole document;
 //! - literal and folded block scalars with clip, strip or keep chomping
 //!   (no indentation indicator), following granit's algorithm line by line.
 //!
@@ -314,6 +315,13 @@ impl Reader<'_> {
                 || self.src[self.pos..].starts_with(b"..."))
         {
             return None;
+        }
+        if matches!(self.peek(), b'{' | b'[') {
+            // A flow collection as the whole document (`{}` is what
+            // `toYaml` makes of an empty map, read back by `fromYaml`).
+            let root = self.nodes.len();
+            let after = self.inline_value(col)?;
+            return after.is_none().then_some(Some(root));
         }
         self.enter()?;
         let root = self.nodes.len();
@@ -1065,6 +1073,11 @@ mod tests {
             "a: 'multi  \n  line''s\n\n\n  quoted  '\nb: \"x\\t\n   y\"\n",
             "- 'a\n  b'\n- c\n  d\n-\n  e\n  f\n",
             "a:\n  {}\nb:\n  []\n",
+            "{}",
+            "{}\n",
+            "  { }  # c\n\n",
+            "[]\n",
+            "[a, 'b', \"c\"]\n# d\n",
         ];
         for text in cases {
             assert!(check(text), "fast reader left {text:?} to granit");
