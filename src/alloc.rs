@@ -1,20 +1,22 @@
-//! The process allocator: mimalloc, and for `berth template` a bump region
-//! in front of it.
+//! The process allocator: a bump region for the commands that do one
+//! piece of work and exit, the system allocator behind it.
 //!
-//! Rendering is allocation-heavy (parse trees, values, YAML): glibc's
-//! malloc was a sixth of `berth template`'s time, so the binary uses
-//! mimalloc. A `berth template` run then spent a fifth of its time in the
-//! kernel zeroing pages: mimalloc commits three to five times the live
-//! heap (pages per size class and per thread, 2 MiB huge pages, its own
-//! metadata), while the whole run allocates only 1–30 MiB in total on real
-//! charts. So the process starts on a bump region: allocations are carved
-//! from one reserved range and never given back, which touches exactly the
-//! bytes asked for, costs a pointer bump per allocation and makes `free` a
-//! range check. That suits the commands that do one piece of work and exit
-//! (`template`, `verify`, …). Once the region is used up, allocations go to
-//! mimalloc (so a template that churns through gigabytes still frees its
-//! garbage), and the controller turns the region off as it starts
-//! ([`end_one_shot`]): a long-running process must give memory back.
+//! Rendering is allocation-heavy (parse trees, values, YAML), and the whole
+//! of a `berth template` run allocates only 1–30 MiB on real charts (with
+//! a live peak of half that). So the process starts on a bump region:
+//! allocations are carved from one reserved range and never given back,
+//! which touches exactly the bytes asked for (the kernel zeroes every page
+//! a process touches: with mimalloc, which commits three to five times the
+//! live heap, that was a fifth of a render's time), costs a pointer bump
+//! per allocation and makes `free` a range check. That suits `template`,
+//! `verify`, `crds`, `version`. Once the region is used up, allocations go
+//! to the system allocator (so a template that churns through gigabytes
+//! still frees its garbage), and the controller and the cluster-facing
+//! commands turn the region off as they start ([`end_one_shot`]): a
+//! long-running process must give memory back, and there allocation speed
+//! does not matter. (mimalloc, used before the region, is gone: its
+//! start-up alone, a huge page and the environment scan in its
+//! constructor, was 7 % of a `berth version`.)
 //!
 //! No crate does this: bump crates (bumpalo and the like) are arenas for
 //! typed values, not a process allocator that falls back to another one.
@@ -23,57 +25,12 @@ use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-/// mimalloc through its plain entry points: `mi_malloc` for the alignments
-/// every allocation of that size already has (as std's `System` decides
-/// for `malloc`), the aligned ones only beyond. The `mimalloc` crate calls
-/// the aligned entry points for everything, which costs a few percent of
-/// a render.
-pub struct MiMalloc;
-
-/// The alignment `mi_malloc` guarantees for any size (x86-64 and aarch64:
-/// 16 bytes, like glibc's malloc).
-const MI_MIN_ALIGN: usize = 16;
-
-fn plain(layout: Layout) -> bool {
-    layout.align() <= MI_MIN_ALIGN && layout.align() <= layout.size()
-}
-
-// SAFETY: every pointer handed out comes from mimalloc with at least the
-// layout's size and alignment (checked by `plain` or asked of the aligned
-// entry points), and is given back to mimalloc's `mi_free`/`mi_realloc*`.
-unsafe impl GlobalAlloc for MiMalloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if plain(layout) {
-            libmimalloc_sys::mi_malloc(layout.size()).cast()
-        } else {
-            libmimalloc_sys::mi_malloc_aligned(layout.size(), layout.align()).cast()
-        }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if plain(layout) {
-            libmimalloc_sys::mi_zalloc(layout.size()).cast()
-        } else {
-            libmimalloc_sys::mi_zalloc_aligned(layout.size(), layout.align()).cast()
-        }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        libmimalloc_sys::mi_free(ptr.cast());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = Layout::from_size_align_unchecked(new_size, layout.align());
-        if plain(new) {
-            libmimalloc_sys::mi_realloc(ptr.cast(), new_size).cast()
-        } else {
-            libmimalloc_sys::mi_realloc_aligned(ptr.cast(), new_size, layout.align()).cast()
-        }
-    }
-}
+/// What allocates when the region does not.
+use std::alloc::System as Fallback;
 
 /// How much address space the one-shot region reserves. Only what is
-/// handed out is ever touched; past this, allocations go to mimalloc.
+/// handed out is ever touched; past this, allocations go to the system
+/// allocator.
 pub const ONE_SHOT_RESERVE: usize = 1 << 30;
 
 /// Each thread bumps through chunks of this size taken from the region.
@@ -132,7 +89,7 @@ impl Region {
 
     /// Reserves `size` bytes of address space (nothing is committed until
     /// touched) and starts handing them out. False, and allocations stay
-    /// with mimalloc, when the system refuses or the region was reserved
+    /// with the system allocator, when the system refuses or the region was reserved
     /// (or turned off) before.
     pub fn reserve(&self, size: usize) -> bool {
         if self
@@ -268,21 +225,23 @@ impl Region {
 /// [`end_one_shot`].
 static ONE_SHOT: Region = Region::new(1);
 
-/// From now on, allocations go to mimalloc and are freed again: for the
+/// From now on, allocations go to the system allocator and are freed
+/// again: for the
 /// controller, which runs for as long as the cluster does. What the
 /// region handed out before stays valid.
 pub fn end_one_shot() {
     ONE_SHOT.turn_off();
 }
 
-/// mimalloc, with a [`Region`] in front of it while that is on.
+/// The system allocator, with a [`Region`] in front of it while that is
+/// on.
 pub struct BerthAlloc {
     region: &'static Region,
     reserve_on_first_use: bool,
 }
 
 impl BerthAlloc {
-    /// The process allocator: mimalloc behind [`ONE_SHOT`], which is
+    /// The process allocator: the system's behind [`ONE_SHOT`], which is
     /// reserved at the first allocation.
     pub const fn process() -> BerthAlloc {
         BerthAlloc {
@@ -304,7 +263,7 @@ impl BerthAlloc {
 // SAFETY: blocks from the region are in bounds of the reserved mapping,
 // never handed out twice (the front and each chunk only move forward) and
 // aligned as asked; they are fresh anonymous memory, hence zeroed. Blocks
-// outside the region come from and go back to mimalloc (see `MiMalloc`).
+// outside the region come from and go back to the system allocator.
 unsafe impl GlobalAlloc for BerthAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -313,7 +272,7 @@ unsafe impl GlobalAlloc for BerthAlloc {
                 return p as *mut u8;
             }
         }
-        MiMalloc.alloc(layout)
+        Fallback.alloc(layout)
     }
 
     #[inline]
@@ -323,20 +282,20 @@ unsafe impl GlobalAlloc for BerthAlloc {
                 return p as *mut u8;
             }
         }
-        MiMalloc.alloc_zeroed(layout)
+        Fallback.alloc_zeroed(layout)
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if !self.region.contains(ptr as usize) {
-            MiMalloc.dealloc(ptr, layout);
+            Fallback.dealloc(ptr, layout);
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = ptr as usize;
         if !self.region.contains(p) {
-            return MiMalloc.realloc(ptr, layout, new_size);
+            return Fallback.realloc(ptr, layout, new_size);
         }
         if new_size <= layout.size() || self.region.grow_in_place(p, layout.size(), new_size) {
             return ptr;
@@ -425,7 +384,7 @@ mod tests {
     }
 
     #[test]
-    fn a_used_up_region_hands_over_to_mimalloc() {
+    fn a_used_up_region_hands_over_to_the_system_allocator() {
         on_new_thread(|| {
             let r = region(4 << 20);
             let a = BerthAlloc::with_region(r);
@@ -436,11 +395,15 @@ mod tests {
                 assert!(r.contains(first as usize));
                 let second = a.alloc_zeroed(layout);
                 assert!(!second.is_null());
-                assert!(!r.contains(second as usize), "past the region: mimalloc");
+                assert!(
+                    !r.contains(second as usize),
+                    "past the region: the system allocator"
+                );
                 assert!(std::slice::from_raw_parts(second, 3 << 20)
                     .iter()
                     .all(|&b| b == 0));
-                // A region block grown beyond the region moves to mimalloc.
+                // A region block grown beyond the region moves to the system
+                // allocator.
                 *first = 42;
                 let grown = a.realloc(first, layout, 5 << 20);
                 assert!(!r.contains(grown as usize));
@@ -483,7 +446,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unreserved_or_turned_off_region_leaves_everything_to_mimalloc() {
+    fn an_unreserved_or_turned_off_region_leaves_everything_to_the_system() {
         static UNUSED: Region = Region::new(2);
         let a = BerthAlloc::with_region(&UNUSED);
         let layout = Layout::from_size_align(100, 8).expect("layout");
@@ -507,7 +470,10 @@ mod tests {
                 r.turn_off();
                 assert!(!r.reserve(8 << 20), "a region is reserved once");
                 let after = a.alloc(layout);
-                assert!(!r.contains(after as usize), "turned off: mimalloc");
+                assert!(
+                    !r.contains(after as usize),
+                    "turned off: the system allocator"
+                );
                 // Blocks from before stay valid and keep their contents.
                 assert_eq!(*before, 7);
                 let moved = a.realloc(before, layout, 1 << 20);

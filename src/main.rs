@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-/// mimalloc, with a bump region in front for `berth template` (see
+/// The system allocator, with a bump region in front for one-shot commands (see
 /// `berth::alloc`).
 #[global_allocator]
 static GLOBAL: berth::alloc::BerthAlloc = berth::alloc::BerthAlloc::process();
