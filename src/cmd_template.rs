@@ -21,7 +21,7 @@ use berth_chart::strvals::{
 };
 use berth_chart::values::{merge_maps, parse as parse_values, ValuesError};
 use berth_chart::{Chart, Values};
-use berth_render::engine::{render, RenderError};
+use berth_render::engine::{render_parsed_ahead, RenderError};
 use berth_render::objects::{KubeVersion, KubeVersionError};
 use berth_render::output::{template_output, OutputError, OutputOptions};
 use berth_render::{Capabilities, Release, RenderOptions};
@@ -212,6 +212,9 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
         (user_values, load_path(&chart_path)?)
     };
     let (user_values, chart) = chart;
+    // The templates do not depend on the values: parse them while the
+    // dependencies and values are processed.
+    let ahead = berth_render::engine::parse_ahead(&chart);
     if installable_with_dependencies(&chart) {
         validate_release_name(&name)?;
     }
@@ -257,8 +260,8 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
     // Rendering runs while the values are checked against the schemas;
     // a schema or kubeVersion error still wins, as in helm.
     let (prepared, output) = prepare_then(chart, user_values, &process, |prepared| {
-        let rendered =
-            render(&prepared.chart, &prepared.values, &opts).map_err(TemplateError::Render)?;
+        let rendered = render_parsed_ahead(&prepared.chart, &prepared.values, &opts, ahead)
+            .map_err(TemplateError::Render)?;
         let output = template_output(&rendered, &out)?;
         // The process exits right after printing: freeing the rendered
         // files (and below, the chart and its values) node by node would

@@ -76,8 +76,122 @@ pub fn render(
     opts: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
     check_kube_version(chart, opts)?;
-    let files = render_files(chart, values, opts)?;
+    let files = render_files_with(chart, values, opts, None)?;
     split_rendered(chart, files, opts)
+}
+
+/// [`render`] with templates that [`parse_ahead`] has been parsing (of the
+/// chart as loaded, before its dependencies were processed). Files whose
+/// name or text changed since (an alias renames a subchart's templates)
+/// are parsed again here; the result is [`render`]'s.
+pub fn render_parsed_ahead(
+    chart: &Chart,
+    values: &Values,
+    opts: &RenderOptions,
+    ahead: ParseAhead,
+) -> Result<Rendered, RenderError> {
+    check_kube_version(chart, opts)?;
+    let files = render_files_with(chart, values, opts, Some(ahead))?;
+    split_rendered(chart, files, opts)
+}
+
+/// Templates being parsed on a thread of its own while the caller does
+/// other work (for `berth template`: processing the dependencies and
+/// coalescing the values, which the parse does not depend on). When the
+/// render needs them, the calling thread parses what is left alongside
+/// (largest files first, each taken by whichever thread is free).
+pub struct ParseAhead {
+    jobs: Arc<AheadJobs>,
+    helper: Option<std::thread::JoinHandle<()>>,
+}
+
+struct AheadJobs {
+    /// An empty set with Helm's functions and delimiters: what every file
+    /// is parsed against.
+    set: Templates,
+    /// `(template name, text)`, largest first.
+    files: Vec<(String, String)>,
+    next: std::sync::atomic::AtomicUsize,
+    parsed: Vec<OnceLock<Result<berth_template::ParsedFile, EngineError>>>,
+}
+
+impl AheadJobs {
+    /// Parses files until none is left to take.
+    fn work(&self) {
+        loop {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((name, text)) = self.files.get(i) else {
+                return;
+            };
+            let _ = self.parsed[i].set(self.set.parse_detached(name, text));
+        }
+    }
+}
+
+/// Starts parsing every template of `chart` and its subcharts (under the
+/// names the render will give them) on a new thread.
+pub fn parse_ahead(chart: &Chart) -> ParseAhead {
+    let mut files = Vec::new();
+    ahead_files(chart, chart.name(), &mut files);
+    files.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+    let parsed = files.iter().map(|_| OnceLock::new()).collect();
+    let jobs = Arc::new(AheadJobs {
+        set: Templates::new(helm_functions()),
+        files,
+        next: std::sync::atomic::AtomicUsize::new(0),
+        parsed,
+    });
+    let worker = jobs.clone();
+    let helper = std::thread::Builder::new()
+        .name("parse".into())
+        .spawn(move || worker.work())
+        .map_err(|e| tracing::debug!(error = %e, "no parse thread"))
+        .ok();
+    ParseAhead { jobs, helper }
+}
+
+impl ParseAhead {
+    /// Parses what is left on this thread, waits for the helper, and
+    /// returns every file parsed: name → (text, result).
+    fn finish(mut self) -> std::collections::HashMap<String, (String, ParsedOrError)> {
+        self.jobs.work();
+        if let Some(helper) = self.helper.take() {
+            // A helper that panicked leaves its file unparsed: that file is
+            // parsed again by the render.
+            let _ = helper.join();
+        }
+        let jobs = Arc::try_unwrap(self.jobs).unwrap_or_else(|shared| AheadJobs {
+            set: shared.set.clone(),
+            files: Vec::new(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            parsed: Vec::new(),
+        });
+        jobs.files
+            .into_iter()
+            .zip(jobs.parsed)
+            .filter_map(|((name, text), parsed)| Some((name, (text, parsed.into_inner()?))))
+            .collect()
+    }
+}
+
+type ParsedOrError = Result<berth_template::ParsedFile, EngineError>;
+
+/// The templates [`collect_templates`] would collect from `chart`, by
+/// name, with their text.
+fn ahead_files(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
+    for dep in &chart.dependencies {
+        ahead_files(dep, &format!("{full_path}/charts/{}", dep.name()), out);
+    }
+    let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
+    for t in &chart.templates {
+        if library && !go_path_base(&t.name).starts_with('_') {
+            continue;
+        }
+        out.push((
+            go_path_join(full_path, &t.name),
+            utf8_lossy(&t.data).into_owned(),
+        ));
+    }
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -130,8 +244,17 @@ pub fn render_files(
     values: &Values,
     opts: &RenderOptions,
 ) -> Result<Vec<(String, String)>, RenderError> {
+    render_files_with(chart, values, opts, None)
+}
+
+fn render_files_with(
+    chart: &Chart,
+    values: &Values,
+    opts: &RenderOptions,
+    ahead: Option<ParseAhead>,
+) -> Result<Vec<(String, String)>, RenderError> {
     catch_unwind(AssertUnwindSafe(|| {
-        render_files_unguarded(chart, values, opts)
+        render_files_unguarded(chart, values, opts, ahead)
     }))
     .unwrap_or_else(|p| Err(RenderError::Panic(panic_message(p.as_ref()))))
 }
@@ -140,6 +263,7 @@ fn render_files_unguarded(
     chart: &Chart,
     values: &Values,
     opts: &RenderOptions,
+    ahead: Option<ParseAhead>,
 ) -> Result<Vec<(String, String)>, RenderError> {
     let release = release_value(opts);
     let capabilities = CapabilitiesObject::new(&opts.capabilities).value();
@@ -154,7 +278,7 @@ fn render_files_unguarded(
         chart.name(),
         &mut tpls,
     );
-    execute_all(tpls, opts)
+    execute_all(tpls, opts, ahead)
 }
 
 /// Parse and execute a collected template set the way Helm's `render`
@@ -162,12 +286,33 @@ fn render_files_unguarded(
 fn execute_all(
     mut tpls: Vec<Renderable<'_>>,
     opts: &RenderOptions,
+    ahead: Option<ParseAhead>,
 ) -> Result<Vec<(String, String)>, RenderError> {
     tpls.sort_by(|a, b| helm_parse_order(&a.name, &b.name));
     let mut set = Templates::new(helm_functions());
-    let files: Vec<(&str, &str)> = tpls.iter().map(|t| (&*t.name, &*t.text)).collect();
-    set.parse_files(&files)
-        .map_err(|(i, e)| RenderError::Parse(helm_parse_error(&tpls[i].name, &e)))?;
+    match ahead {
+        None => {
+            let files: Vec<(&str, &str)> = tpls.iter().map(|t| (&*t.name, &*t.text)).collect();
+            set.parse_files(&files)
+                .map_err(|(i, e)| RenderError::Parse(helm_parse_error(&tpls[i].name, &e)))?;
+        }
+        Some(ahead) => {
+            let mut parsed = ahead.finish();
+            // In Helm's order, the first failure wins, as above.
+            for t in &tpls {
+                let added = match parsed.remove(&t.name) {
+                    Some((text, result)) if text == *t.text => {
+                        result.and_then(|p| set.add_parsed(&t.name, p))
+                    }
+                    _ => set.parse(&t.name, &t.text),
+                };
+                added.map_err(|e| RenderError::Parse(helm_parse_error(&t.name, &e)))?;
+            }
+            if crate::is_one_shot() {
+                std::mem::forget(parsed);
+            }
+        }
+    }
     let exec = ExecOptions {
         missing_key: if opts.strict {
             MissingKey::Error
@@ -592,6 +737,83 @@ mod tests {
             "sub: Y false root/charts/sub/templates data release-name v1.37.0\n"
         );
         assert!(!files.iter().any(|f| f.0.ends_with("_h.tpl")));
+    }
+
+    /// A root chart with two subcharts: `sub` (templates that redefine a
+    /// partial of the root's, so the parse order matters) and `broken`
+    /// (a template that does not parse).
+    fn chart_with_subcharts() -> Chart {
+        let mut root = chart(
+            "root",
+            &[
+                (
+                    "templates/a.yaml",
+                    "a: {{ include \"p\" . }} {{ .Values.x }}\n",
+                ),
+                ("templates/_p.tpl", "{{ define \"p\" }}root{{ end }}"),
+                ("templates/b.yaml", "b: {{ template \"q\" }}\n"),
+            ],
+        );
+        root.dependencies.push(chart(
+            "sub",
+            &[
+                (
+                    "templates/_p.tpl",
+                    "{{ define \"p\" }}sub{{ end }}{{ define \"q\" }}Q{{ end }}",
+                ),
+                (
+                    "templates/s.yaml",
+                    "s: {{ .Chart.Name }} {{ include \"p\" . }}\n",
+                ),
+            ],
+        ));
+        root.dependencies
+            .push(chart("broken", &[("templates/x.yaml", "{{ if }}")]));
+        root
+    }
+
+    fn rendered_both_ways(loaded: &Chart, prepared: &Chart) -> (String, String) {
+        let values: Values = serde_json::from_str(r#"{"x": "X"}"#).unwrap();
+        let show = |r: Result<Rendered, RenderError>| match r {
+            Ok(r) => format!("{:?}", r.manifests),
+            Err(e) => format!("error: {e}"),
+        };
+        let plain = show(render(prepared, &values, &opts()));
+        let ahead = show(render_parsed_ahead(
+            prepared,
+            &values,
+            &opts(),
+            parse_ahead(loaded),
+        ));
+        (plain, ahead)
+    }
+
+    #[test]
+    fn templates_parsed_ahead_render_as_parsed_in_place() {
+        let loaded = chart_with_subcharts();
+        // Parsed ahead with the failing subchart, which is then disabled:
+        // its parse error must not count.
+        let mut prepared = loaded.clone();
+        prepared.dependencies.retain(|d| d.name() != "broken");
+        let (plain, ahead) = rendered_both_ways(&loaded, &prepared);
+        assert!(
+            plain.contains("a: root X") && plain.contains("s: sub root"),
+            "{plain}"
+        );
+        assert_eq!(ahead, plain);
+        // An alias renames the subchart after the parse ahead: its
+        // templates are parsed again under their new names.
+        prepared.dependencies[0].metadata.name = "alias".into();
+        let (plain, ahead) = rendered_both_ways(&loaded, &prepared);
+        assert!(plain.contains("s: alias"), "{plain}");
+        assert_eq!(ahead, plain);
+        // Enabled, the failing subchart fails both ways alike.
+        let (plain, ahead) = rendered_both_ways(&loaded, &loaded);
+        assert_eq!(
+            plain,
+            "error: parse error at (root/charts/broken/templates/x.yaml:1): missing value for if"
+        );
+        assert_eq!(ahead, plain);
     }
 
     #[test]

@@ -137,6 +137,10 @@ impl std::fmt::Debug for ExecOptions {
 /// outweigh half the parse of charts with 100–250 KiB of templates.
 const PARALLEL_PARSE_MIN_BYTES: usize = 256 * 1024;
 
+/// One template file parsed on its own ([`Templates::parse_detached`]),
+/// not yet part of a set.
+pub struct ParsedFile(parse::TreeSet);
+
 /// A parsed template set (Go's `*template.Template` with its associated
 /// templates). Cloning is cheap; parsing into a clone does not affect the
 /// original. `Send + Sync`: parse once, execute from any thread.
@@ -241,6 +245,23 @@ impl Templates {
             self.add_set(name, set).map_err(|e| (i, e))?;
         }
         Ok(())
+    }
+
+    /// Parse `text` as template `name` without adding it: what
+    /// [`Templates::parse`] reads, for [`Templates::add_parsed`] to add
+    /// later, possibly on another thread (the parse depends only on the
+    /// text, the name, the delimiters and the function names).
+    pub fn parse_detached(&self, name: &str, text: &str) -> Result<ParsedFile, Error> {
+        parse::parse(name, text, &self.left, &self.right, &self.funcs)
+            .map(ParsedFile)
+            .map_err(Error::from)
+    }
+
+    /// Adds a file parsed by [`Templates::parse_detached`] (of a set with
+    /// the same delimiters and functions) under `name`: the same as
+    /// [`Templates::parse`] of that file now.
+    pub fn add_parsed(&mut self, name: &str, parsed: ParsedFile) -> Result<(), Error> {
+        self.add_set(name, parsed.0).map(|_| ())
     }
 
     /// Parse and return the main tree of `text` (which is executed even

@@ -33,6 +33,6 @@ mod printable;
 mod tests;
 pub mod value;
 
-pub use engine::{ExecOptions, LimitKind, Limits, MissingKey, Templates};
+pub use engine::{ExecOptions, LimitKind, Limits, MissingKey, ParsedFile, Templates};
 pub use func::{Context, FuncError, FuncResult, Function, Registry};
 pub use value::{GoType, List, Map, Object, Value};
