@@ -14,14 +14,14 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use berth_chart::load::{load_path, LoadError};
+use berth_chart::load::{load_path_observed, LoadError, LoadedTemplates};
 use berth_chart::process::{prepare_then, ProcessError, ProcessOptions};
 use berth_chart::strvals::{
     parse_set, parse_set_file, parse_set_json, parse_set_literal, parse_set_string, StrvalsError,
 };
 use berth_chart::values::{merge_maps, parse as parse_values, ValuesError};
 use berth_chart::{Chart, Values};
-use berth_render::engine::{render_parsed_ahead, RenderError};
+use berth_render::engine::{render_parsed_ahead, ParseAhead, RenderError};
 use berth_render::objects::{KubeVersion, KubeVersionError};
 use berth_render::output::{template_output, OutputError, OutputOptions};
 use berth_render::{Capabilities, Release, RenderOptions};
@@ -187,6 +187,9 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
         [name, chart] => (name.clone(), chart.clone()),
         [_, _, rest @ ..] => return Err(TemplateError::TooManyArguments(rest.join(", "))),
     };
+    // The templates do not depend on the values: parse them while the
+    // values files are decoded and the dependencies and values processed.
+    let ahead = ParseAhead::start();
     let chart = if chart_ref.trim().starts_with("oci://") {
         let archive = crate::oci_chart::pull_chart(
             chart_ref.trim(),
@@ -205,16 +208,18 @@ pub fn run_template(a: &TemplateArgs) -> Result<String, TemplateError> {
             source,
         })?;
         let user_values = user_values(a)?;
-        (user_values, berth_chart::load::load_archive(&archive)?)
+        let chart = berth_chart::load::load_archive(&archive)?;
+        ahead.add_chart(&chart);
+        (user_values, chart)
     } else {
         let chart_path = locate_chart(&chart_ref)?;
         let user_values = user_values(a)?;
-        (user_values, load_path(&chart_path)?)
+        let chart = load_path_observed(&chart_path, &mut |t: LoadedTemplates<'_>| {
+            ahead.add(t.chart_path, t.library, t.templates)
+        })?;
+        (user_values, chart)
     };
     let (user_values, chart) = chart;
-    // The templates do not depend on the values: parse them while the
-    // dependencies and values are processed.
-    let ahead = berth_render::engine::parse_ahead(&chart);
     if installable_with_dependencies(&chart) {
         validate_release_name(&name)?;
     }

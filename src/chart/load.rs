@@ -139,6 +139,26 @@ pub enum LoadError {
 /// `Chart.yaml`'s `apiVersion` first and hands v1/v2 charts to the v2
 /// loader).
 pub fn load_path(path: &Path) -> Result<Chart, LoadError> {
+    load_path_observed(path, &mut |_: LoadedTemplates<'_>| {})
+}
+
+/// One chart's templates as the loader has read them, before that chart's
+/// values are decoded: its path in the tree as the render names templates
+/// (`root`, `root/charts/sub`), whether it is a library chart, and its
+/// `templates/` files.
+pub struct LoadedTemplates<'a> {
+    pub chart_path: &'a str,
+    pub library: bool,
+    pub templates: &'a [File],
+}
+
+/// [`load_path`], telling `observer` each chart's templates as soon as
+/// they are read (`berth template` parses them while the values files are
+/// decoded). The result, errors included, is [`load_path`]'s.
+pub fn load_path_observed(
+    path: &Path,
+    observer: &mut dyn FnMut(LoadedTemplates<'_>),
+) -> Result<Chart, LoadError> {
     let meta = fs::metadata(path).map_err(|e| go_io_error("stat", path, &e))?;
     if meta.is_dir() {
         let top = std::path::absolute(path).map_err(|e| go_io_error("stat", path, &e))?;
@@ -148,9 +168,9 @@ pub fn load_path(path: &Path) -> Result<Chart, LoadError> {
             message: format!("open {}: {}", chart_yaml.display(), go_reason(&e)),
         })?;
         check_api_version(&data)?;
-        load_dir(path)
+        load_dir(path, observer)
     } else {
-        load_file(path)
+        load_file(path, observer)
     }
 }
 
@@ -164,14 +184,14 @@ pub fn load_archive(bytes: &[u8]) -> Result<Chart, LoadError> {
             LoadError::UnreadableArchive(e)
         }
     })?;
-    load_detected(files)
+    load_detected(files, &mut |_: LoadedTemplates<'_>| {})
 }
 
 /// A subchart archive under `charts/`: the v2 loader's `LoadArchive`, whose
 /// errors are the archive reader's own. All subchart archives of a chart
 /// tree share one decompressed-size budget (Helm gives each its own 100
 /// MiB, so nested archives could multiply memory use).
-fn load_subchart_archive(bytes: &[u8], nested: &mut Nesting) -> Result<Chart, LoadError> {
+fn load_subchart_archive(bytes: &[u8], nested: &mut Nesting<'_>) -> Result<Chart, LoadError> {
     let limits = ArchiveLimits {
         max_total_bytes: nested.budget,
         ..ArchiveLimits::default()
@@ -186,13 +206,16 @@ fn load_subchart_archive(bytes: &[u8], nested: &mut Nesting) -> Result<Chart, Lo
 }
 
 /// The version sniffing of Helm's generic loader on archive files.
-fn load_detected(files: Vec<File>) -> Result<Chart, LoadError> {
+fn load_detected(
+    files: Vec<File>,
+    observer: &mut dyn FnMut(LoadedTemplates<'_>),
+) -> Result<Chart, LoadError> {
     let chart_yaml = files
         .iter()
         .find(|f| f.name == "Chart.yaml")
         .ok_or(LoadError::NoChartYamlInArchive)?;
     check_api_version(&chart_yaml.data)?;
-    load_files(files)
+    load_files_observed(files, observer)
 }
 
 fn check_api_version(chart_yaml: &[u8]) -> Result<(), LoadError> {
@@ -209,7 +232,10 @@ fn check_api_version(chart_yaml: &[u8]) -> Result<(), LoadError> {
 }
 
 /// Helm's `LoadFile`: check the file looks gzipped, then read it.
-fn load_file(path: &Path) -> Result<Chart, LoadError> {
+fn load_file(
+    path: &Path,
+    observer: &mut dyn FnMut(LoadedTemplates<'_>),
+) -> Result<Chart, LoadError> {
     let name = path.display().to_string();
     let mut file = fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
     let mut head = Vec::with_capacity(512);
@@ -237,7 +263,7 @@ fn load_file(path: &Path) -> Result<Chart, LoadError> {
             LoadError::UnreadableArchive(e)
         }
     })?;
-    load_detected(files)
+    load_detected(files, observer)
 }
 
 /// Go's `http.DetectContentType` for what a mistaken chart argument
@@ -312,9 +338,18 @@ fn detect_content_type(head: &[u8]) -> &'static str {
 
 /// Helm's `LoadFiles`: build a chart (and its subcharts) from its files.
 pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
+    load_files_observed(files, &mut |_: LoadedTemplates<'_>| {})
+}
+
+fn load_files_observed(
+    files: Vec<File>,
+    observer: &mut dyn FnMut(LoadedTemplates<'_>),
+) -> Result<Chart, LoadError> {
     let mut nested = Nesting {
         budget: ArchiveLimits::default().max_total_bytes,
         depth: 0,
+        parent_path: None,
+        observer,
     };
     load_files_within(files, &mut nested)
 }
@@ -324,16 +359,30 @@ pub fn load_files(files: Vec<File>) -> Result<Chart, LoadError> {
 pub const MAX_SUBCHART_DEPTH: usize = 64;
 
 /// What a chart tree's loading shares across its subcharts.
-struct Nesting {
+struct Nesting<'a> {
     /// Decompressed bytes left for subchart archives.
     budget: u64,
     /// How many subchart levels are being loaded.
     depth: usize,
+    /// The path of the chart whose subcharts are being loaded.
+    parent_path: Option<String>,
+    observer: &'a mut dyn FnMut(LoadedTemplates<'_>),
 }
 
 /// [`load_files`] within the limits of the tree being loaded.
-fn load_files_within(files: Vec<File>, nested: &mut Nesting) -> Result<Chart, LoadError> {
+fn load_files_within(files: Vec<File>, nested: &mut Nesting<'_>) -> Result<Chart, LoadError> {
     let mut chart = Chart::default();
+    // `values.yaml` is decoded once the templates have been shown to the
+    // observer; an error that the loop or the checks after it meet is
+    // preceded by a values error, as when the values were decoded in
+    // their turn (the file comes before it).
+    let mut values_data: Option<Vec<u8>> = None;
+    let values_first = |values_data: &mut Option<Vec<u8>>, e: LoadError| -> LoadError {
+        match values_data.take().map(|d| decode_values(&d)) {
+            Some(Err(values_error)) => values_error,
+            _ => e,
+        }
+    };
     let mut has_metadata = false;
     let mut notes = DecodeNotes::default();
 
@@ -356,8 +405,13 @@ fn load_files_within(files: Vec<File>, nested: &mut Nesting) -> Result<Chart, Lo
     for f in files {
         match f.name.as_str() {
             "Chart.yaml" => {}
-            "Chart.lock" => chart.lock = Some(decode_lock(&f.data, "Chart.lock")?),
-            "values.yaml" => chart.values = decode_values(&f.data)?,
+            "Chart.lock" => {
+                chart.lock = Some(
+                    decode_lock(&f.data, "Chart.lock")
+                        .map_err(|e| values_first(&mut values_data, e))?,
+                )
+            }
+            "values.yaml" => values_data = Some(f.data),
             "values.schema.json" => chart.schema = Some(f.data),
             "requirements.yaml" => {
                 has_metadata = true;
@@ -368,14 +422,15 @@ fn load_files_within(files: Vec<File>, nested: &mut Nesting) -> Result<Chart, Lo
                          we recommend migrating dependencies to Chart.yaml"
                     );
                 }
-                let more =
-                    chart
-                        .metadata
-                        .decode_onto(&f.data)
-                        .map_err(|message| LoadError::Parse {
+                let more = chart.metadata.decode_onto(&f.data).map_err(|message| {
+                    values_first(
+                        &mut values_data,
+                        LoadError::Parse {
                             file: "requirements.yaml",
                             message,
-                        })?;
+                        },
+                    )
+                })?;
                 notes.null_maintainer = more.null_maintainer.or(notes.null_maintainer);
                 notes.null_dependency = more.null_dependency.or(notes.null_dependency);
                 if chart.metadata.api_version == "v1" {
@@ -383,7 +438,10 @@ fn load_files_within(files: Vec<File>, nested: &mut Nesting) -> Result<Chart, Lo
                 }
             }
             "requirements.lock" => {
-                chart.lock = Some(decode_lock(&f.data, "requirements.lock")?);
+                chart.lock = Some(
+                    decode_lock(&f.data, "requirements.lock")
+                        .map_err(|e| values_first(&mut values_data, e))?,
+                );
                 has_metadata = true;
                 if chart.metadata.api_version != "v1" {
                     tracing::warn!(
@@ -415,9 +473,26 @@ fn load_files_within(files: Vec<File>, nested: &mut Nesting) -> Result<Chart, Lo
     }
 
     if !has_metadata {
-        return Err(LoadError::MissingChartYaml);
+        return Err(values_first(&mut values_data, LoadError::MissingChartYaml));
     }
-    chart.metadata.validate_with(notes)?;
+    chart
+        .metadata
+        .validate_with(notes)
+        .map_err(|e| values_first(&mut values_data, e.into()))?;
+
+    let chart_path = match &nested.parent_path {
+        None => chart.metadata.name.clone(),
+        Some(parent) => format!("{parent}/charts/{}", chart.metadata.name),
+    };
+    (nested.observer)(LoadedTemplates {
+        chart_path: &chart_path,
+        library: chart.metadata.chart_type.eq_ignore_ascii_case("library"),
+        templates: &chart.templates,
+    });
+    if let Some(data) = values_data.take() {
+        chart.values = decode_values(&data)?;
+    }
+    let outer_path = nested.parent_path.replace(chart_path);
 
     for (sub, mut files) in subcharts {
         if sub.starts_with('_') || sub.starts_with('.') {
@@ -466,6 +541,7 @@ fn load_files_within(files: Vec<File>, nested: &mut Nesting) -> Result<Chart, Lo
         }
     }
 
+    nested.parent_path = outer_path;
     chart.templates.sort_by(|a, b| a.name.cmp(&b.name));
     chart.files.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(chart)
@@ -538,7 +614,7 @@ struct DirWalk {
 }
 
 /// Helm's `LoadDir`.
-fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
+fn load_dir(dir: &Path, observer: &mut dyn FnMut(LoadedTemplates<'_>)) -> Result<Chart, LoadError> {
     let top = std::path::absolute(dir).map_err(|e| go_io_error("stat", dir, &e))?;
     let root_real = fs::canonicalize(&top).map_err(|e| go_io_error("lstat", &top, &e))?;
 
@@ -561,7 +637,7 @@ fn load_dir(dir: &Path) -> Result<Chart, LoadError> {
         stack: vec![root_real],
     };
     walk.walk_dir(&top, "")?;
-    load_files(walk.files)
+    load_files_observed(walk.files, observer)
 }
 
 impl DirWalk {
@@ -731,6 +807,71 @@ mod tests {
     }
 
     const CHART_V2: &str = "apiVersion: v2\nname: top\nversion: 1.0.0\n";
+
+    #[test]
+    fn the_observer_sees_every_charts_templates_under_their_render_paths() {
+        let files = vec![
+            file("Chart.yaml", CHART_V2),
+            file("values.yaml", "a: 1\n"),
+            file("templates/a.yaml", "a"),
+            file(
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            ),
+            file("charts/sub/templates/_h.tpl", "h"),
+            file(
+                "charts/sub/charts/lib/Chart.yaml",
+                "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
+            ),
+            file("charts/sub/charts/lib/templates/_l.tpl", "l"),
+        ];
+        let mut seen = Vec::new();
+        let chart = load_files_observed(files, &mut |t: LoadedTemplates<'_>| {
+            let names: Vec<&str> = t.templates.iter().map(|f| f.name.as_str()).collect();
+            seen.push(format!(
+                "{} {} {}",
+                t.chart_path,
+                t.library,
+                names.join(",")
+            ));
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                "top false templates/a.yaml",
+                "top/charts/sub false templates/_h.tpl",
+                "top/charts/sub/charts/lib true templates/_l.tpl",
+            ]
+        );
+        assert_eq!(chart.values["a"], 1.0);
+    }
+
+    #[test]
+    fn a_values_error_still_wins_over_a_later_files_error() {
+        let bad_values = file("values.yaml", "a: [\n");
+        let bad_lock = file("Chart.lock", "dependencies: 7\n");
+        let err = |files: Vec<File>| load_files(files).unwrap_err().to_string();
+        let values_first = err(vec![
+            file("Chart.yaml", CHART_V2),
+            bad_values.clone(),
+            bad_lock.clone(),
+        ]);
+        let lock_first = err(vec![
+            file("Chart.yaml", CHART_V2),
+            bad_lock.clone(),
+            bad_values.clone(),
+        ]);
+        assert!(values_first.contains("values.yaml"), "{values_first}");
+        assert!(lock_first.contains("Chart.lock"), "{lock_first}");
+        // No Chart.yaml at all: the values error, met first, is reported.
+        let no_chart = err(vec![bad_values.clone()]);
+        assert!(no_chart.contains("values.yaml"), "{no_chart}");
+        assert_eq!(
+            err(vec![file("values.yaml", "a: 1\n")]),
+            LoadError::MissingChartYaml.to_string()
+        );
+    }
 
     #[test]
     fn classifies_files() {

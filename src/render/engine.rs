@@ -96,102 +96,142 @@ pub fn render_parsed_ahead(
 }
 
 /// Templates being parsed on a thread of its own while the caller does
-/// other work (for `berth template`: processing the dependencies and
-/// coalescing the values, which the parse does not depend on). When the
-/// render needs them, the calling thread parses what is left alongside
-/// (largest files first, each taken by whichever thread is free).
+/// other work (for `berth template`: loading the chart's values files,
+/// processing the dependencies and coalescing the values, none of which
+/// the parse depends on). Files are added as they become known
+/// ([`ParseAhead::add`]); when the render needs them, the calling thread
+/// parses what is left alongside the helper.
 pub struct ParseAhead {
-    jobs: Arc<AheadJobs>,
+    queue: Arc<AheadQueue>,
     helper: Option<std::thread::JoinHandle<()>>,
 }
 
-struct AheadJobs {
+struct AheadQueue {
     /// An empty set with Helm's functions and delimiters: what every file
     /// is parsed against.
     set: Templates,
-    /// `(template name, text)`, largest first.
-    files: Vec<(String, String)>,
-    next: std::sync::atomic::AtomicUsize,
-    parsed: Vec<OnceLock<Result<berth_template::ParsedFile, EngineError>>>,
+    state: std::sync::Mutex<AheadState>,
+    more: std::sync::Condvar,
 }
 
-impl AheadJobs {
-    /// Parses files until none is left to take.
+#[derive(Default)]
+struct AheadState {
+    /// `(template name, text)` not taken yet.
+    todo: Vec<(String, String)>,
+    /// `(template name, text, parse)`.
+    done: Vec<(String, String, ParsedOrError)>,
+    /// No more files will be added.
+    closed: bool,
+}
+
+type ParsedOrError = Result<berth_template::ParsedFile, EngineError>;
+
+impl AheadQueue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, AheadState> {
+        // A panic while the lock was held (there is no code that can panic
+        // under it) would leave the state as consistent as before.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Parses files as they come until the queue is closed and empty.
     fn work(&self) {
         loop {
-            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some((name, text)) = self.files.get(i) else {
-                return;
+            let mut state = self.lock();
+            let job = loop {
+                if let Some(job) = state.todo.pop() {
+                    break job;
+                }
+                if state.closed {
+                    return;
+                }
+                state = self.more.wait(state).unwrap_or_else(|p| p.into_inner());
             };
-            let _ = self.parsed[i].set(self.set.parse_detached(name, text));
+            drop(state);
+            let parsed = self.set.parse_detached(&job.0, &job.1);
+            self.lock().done.push((job.0, job.1, parsed));
         }
     }
 }
 
-/// Starts parsing every template of `chart` and its subcharts (under the
-/// names the render will give them) on a new thread.
-pub fn parse_ahead(chart: &Chart) -> ParseAhead {
-    let mut files = Vec::new();
-    ahead_files(chart, chart.name(), &mut files);
-    files.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
-    let parsed = files.iter().map(|_| OnceLock::new()).collect();
-    let jobs = Arc::new(AheadJobs {
-        set: Templates::new(helm_functions()),
-        files,
-        next: std::sync::atomic::AtomicUsize::new(0),
-        parsed,
-    });
-    let worker = jobs.clone();
-    let helper = std::thread::Builder::new()
-        .name("parse".into())
-        .spawn(move || worker.work())
-        .map_err(|e| tracing::debug!(error = %e, "no parse thread"))
-        .ok();
-    ParseAhead { jobs, helper }
-}
-
 impl ParseAhead {
+    /// Starts the helper thread, with nothing to parse yet.
+    pub fn start() -> ParseAhead {
+        let queue = Arc::new(AheadQueue {
+            set: Templates::new(helm_functions()),
+            state: std::sync::Mutex::new(AheadState::default()),
+            more: std::sync::Condvar::new(),
+        });
+        let worker = queue.clone();
+        let helper = std::thread::Builder::new()
+            .name("parse".into())
+            .spawn(move || worker.work())
+            .map_err(|e| tracing::debug!(error = %e, "no parse thread"))
+            .ok();
+        ParseAhead { queue, helper }
+    }
+
+    /// Queues the templates of the chart at `chart_path` (`root`,
+    /// `root/charts/sub`: how the render names them); a library chart's
+    /// only partials, as the render takes them.
+    pub fn add(&self, chart_path: &str, library: bool, templates: &[berth_chart::File]) {
+        let files = templates
+            .iter()
+            .filter(|t| !library || go_path_base(&t.name).starts_with('_'))
+            .map(|t| {
+                (
+                    go_path_join(chart_path, &t.name),
+                    utf8_lossy(&t.data).into_owned(),
+                )
+            });
+        self.queue.lock().todo.extend(files);
+        self.queue.more.notify_one();
+    }
+
+    /// Queues every template of `chart` and its subcharts.
+    pub fn add_chart(&self, chart: &Chart) {
+        self.add_chart_at(chart, chart.name());
+    }
+
+    fn add_chart_at(&self, chart: &Chart, chart_path: &str) {
+        let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
+        self.add(chart_path, library, &chart.templates);
+        for dep in &chart.dependencies {
+            self.add_chart_at(dep, &format!("{chart_path}/charts/{}", dep.name()));
+        }
+    }
+
     /// Parses what is left on this thread, waits for the helper, and
     /// returns every file parsed: name → (text, result).
     fn finish(mut self) -> std::collections::HashMap<String, (String, ParsedOrError)> {
-        self.jobs.work();
+        self.queue.lock().closed = true;
+        self.queue.more.notify_all();
+        self.queue.work();
         if let Some(helper) = self.helper.take() {
             // A helper that panicked leaves its file unparsed: that file is
             // parsed again by the render.
             let _ = helper.join();
         }
-        let jobs = Arc::try_unwrap(self.jobs).unwrap_or_else(|shared| AheadJobs {
-            set: shared.set.clone(),
-            files: Vec::new(),
-            next: std::sync::atomic::AtomicUsize::new(0),
-            parsed: Vec::new(),
-        });
-        jobs.files
-            .into_iter()
-            .zip(jobs.parsed)
-            .filter_map(|((name, text), parsed)| Some((name, (text, parsed.into_inner()?))))
+        let done = std::mem::take(&mut self.queue.lock().done);
+        done.into_iter()
+            .map(|(name, text, parsed)| (name, (text, parsed)))
             .collect()
     }
 }
 
-type ParsedOrError = Result<berth_template::ParsedFile, EngineError>;
+impl Drop for ParseAhead {
+    /// Unused (the load or the values failed): the helper stops once the
+    /// files queued are parsed.
+    fn drop(&mut self) {
+        self.queue.lock().closed = true;
+        self.queue.more.notify_all();
+    }
+}
 
-/// The templates [`collect_templates`] would collect from `chart`, by
-/// name, with their text.
-fn ahead_files(chart: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
-    for dep in &chart.dependencies {
-        ahead_files(dep, &format!("{full_path}/charts/{}", dep.name()), out);
-    }
-    let library = chart.metadata.chart_type.eq_ignore_ascii_case("library");
-    for t in &chart.templates {
-        if library && !go_path_base(&t.name).starts_with('_') {
-            continue;
-        }
-        out.push((
-            go_path_join(full_path, &t.name),
-            utf8_lossy(&t.data).into_owned(),
-        ));
-    }
+/// [`ParseAhead`] of every template of `chart` and its subcharts.
+pub fn parse_ahead(chart: &Chart) -> ParseAhead {
+    let ahead = ParseAhead::start();
+    ahead.add_chart(chart);
+    ahead
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
