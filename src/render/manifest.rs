@@ -375,11 +375,15 @@ const PARALLEL_HEADS_MIN_BYTES: usize = 256 * 1024;
 /// decoded on a few threads.
 fn parse_heads(docs: &[(&str, &str)]) -> Vec<Result<SimpleHead, String>> {
     let total: usize = docs.iter().map(|(_, d)| d.len()).sum();
+    if total < PARALLEL_HEADS_MIN_BYTES || docs.len() < 2 {
+        return docs.iter().map(|(_, d)| parse_head(d)).collect();
+    }
+    // Asked only now: the answer comes from reading cgroup files.
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(4);
-    if threads < 2 || total < PARALLEL_HEADS_MIN_BYTES || docs.len() < 2 {
+    if threads < 2 {
         return docs.iter().map(|(_, d)| parse_head(d)).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
