@@ -116,7 +116,7 @@ struct AheadQueue {
 
 #[derive(Default)]
 struct AheadState {
-    /// `(template name, text)` not taken yet.
+    /// `(template name, text)` not taken yet, by size (taken from the end).
     todo: Vec<(String, String)>,
     /// `(template name, text, parse)`.
     done: Vec<(String, String, ParsedOrError)>,
@@ -183,7 +183,12 @@ impl ParseAhead {
                     utf8_lossy(&t.data).into_owned(),
                 )
             });
-        self.queue.lock().todo.extend(files);
+        let mut state = self.queue.lock();
+        state.todo.extend(files);
+        // Largest last: taken first, so the last file either thread is
+        // busy with when the render waits is a small one.
+        state.todo.sort_by_key(|(_, text)| text.len());
+        drop(state);
         self.queue.more.notify_one();
     }
 
