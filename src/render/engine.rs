@@ -172,7 +172,9 @@ impl ParseAhead {
 
     /// Queues the templates of the chart at `chart_path` (`root`,
     /// `root/charts/sub`: how the render names them); a library chart's
-    /// only partials, as the render takes them.
+    /// only partials, as the render takes them. The RSA keys their
+    /// `genCA`/`genSelfSignedCert`/`genSignedCert` calls may ask for start
+    /// being generated too (`generate_rsa2048_ahead`).
     pub fn add(&self, chart_path: &str, library: bool, templates: &[berth_chart::File]) {
         let files = templates
             .iter()
@@ -183,6 +185,14 @@ impl ParseAhead {
                     utf8_lossy(&t.data).into_owned(),
                 )
             });
+        let files: Vec<(String, String)> = files.collect();
+        // Keys the templates may ask for, generated meanwhile.
+        berth_template::funcs::crypto::generate_rsa2048_ahead(
+            files
+                .iter()
+                .map(|(_, text)| berth_template::funcs::crypto::rsa2048_calls(text))
+                .sum(),
+        );
         let mut state = self.queue.lock();
         state.todo.extend(files);
         // Largest last: taken first, so the last file either thread is

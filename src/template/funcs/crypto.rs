@@ -593,6 +593,147 @@ fn generate_rsa(size: aws_lc_rs::rsa::KeySize) -> Result<rsa::RsaPrivateKey, Str
     rsa::RsaPrivateKey::from_pkcs8_der(der.as_ref()).map_err(|e| e.to_string())
 }
 
+/// RSA-2048 keys (what `genCA`, `genSelfSignedCert` and `genSignedCert`
+/// make) generated ahead, on threads of their own, for a process that
+/// renders once ([`generate_rsa2048_ahead`]). A key's prime search takes
+/// tens to hundreds of milliseconds, ten times a whole render: started
+/// while the chart is loaded and parsed, and two at a time, it is mostly
+/// done when the template asks for it. The keys are as fresh and as random
+/// as those made on demand (the same generator, one key per request, never
+/// reused); ones not asked for are never used.
+struct RsaAhead {
+    state: std::sync::Mutex<RsaAheadState>,
+    ready: std::sync::Condvar,
+}
+
+struct RsaAheadState {
+    keys: Vec<Result<rsa::RsaPrivateKey, String>>,
+    /// Keys not started yet.
+    to_start: usize,
+    /// Keys being generated.
+    running: usize,
+    /// Keys asked for in all.
+    requested: usize,
+    /// Threads generating.
+    workers: usize,
+}
+
+static RSA2048_AHEAD: std::sync::OnceLock<std::sync::Arc<RsaAhead>> = std::sync::OnceLock::new();
+
+/// How many keys are generated at once (the machine may have no more
+/// cores than that to spare next to the render).
+const RSA_AHEAD_THREADS: usize = 2;
+
+/// The most keys generated ahead in one process: calls beyond are usually
+/// in branches a render does not take, and each costs a core for tens of
+/// milliseconds; further keys are generated on demand.
+const RSA_AHEAD_MAX: usize = 4;
+
+/// Generates `count` more RSA-2048 keys on background threads (up to
+/// [`RSA_AHEAD_MAX`] per process), for the key-generating functions to
+/// take instead of generating their own; for `berth template`, which
+/// counts the calls in the chart's templates as it reads them.
+pub fn generate_rsa2048_ahead(count: usize) {
+    if count == 0 {
+        return;
+    }
+    let ahead = RSA2048_AHEAD
+        .get_or_init(|| {
+            std::sync::Arc::new(RsaAhead {
+                state: std::sync::Mutex::new(RsaAheadState {
+                    keys: Vec::new(),
+                    to_start: 0,
+                    running: 0,
+                    requested: 0,
+                    workers: 0,
+                }),
+                ready: std::sync::Condvar::new(),
+            })
+        })
+        .clone();
+    let mut state = ahead.lock();
+    let added = count.min(RSA_AHEAD_MAX - state.requested);
+    state.requested += added;
+    state.to_start += added;
+    while state.workers < RSA_AHEAD_THREADS.min(state.to_start + state.running) {
+        let worker = ahead.clone();
+        let spawned = std::thread::Builder::new()
+            .name("rsa".into())
+            .spawn(move || worker.generate_while_wanted());
+        if spawned.is_err() {
+            break;
+        }
+        state.workers += 1;
+    }
+    if state.workers == 0 {
+        // None started: the functions generate their keys themselves.
+        state.to_start = 0;
+    }
+}
+
+/// How many calls of the functions that make an RSA-2048 key (`genCA`,
+/// `genSelfSignedCert`, `genSignedCert`; not their `WithKey` forms) the
+/// template text has.
+pub fn rsa2048_calls(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    ["genCA", "genSelfSignedCert", "genSignedCert"]
+        .iter()
+        .map(|name| {
+            memchr::memmem::find_iter(bytes, name.as_bytes())
+                .filter(|&at| {
+                    let before = at.checked_sub(1).map(|i| bytes[i]);
+                    let after = bytes.get(at + name.len()).copied();
+                    let ident =
+                        |b: Option<u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    !ident(before) && !ident(after)
+                })
+                .count()
+        })
+        .sum()
+}
+
+impl RsaAhead {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RsaAheadState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn generate_while_wanted(&self) {
+        loop {
+            {
+                let mut state = self.lock();
+                if state.to_start == 0 {
+                    state.workers -= 1;
+                    return;
+                }
+                state.to_start -= 1;
+                state.running += 1;
+            }
+            let key = std::panic::catch_unwind(|| generate_rsa(aws_lc_rs::rsa::KeySize::Rsa2048))
+                .unwrap_or_else(|_| Err("rsa key generation failed".to_string()));
+            let mut state = self.lock();
+            state.running -= 1;
+            state.keys.push(key);
+            drop(state);
+            self.ready.notify_all();
+        }
+    }
+
+    /// A key generated ahead, waiting for one being generated; `None` when
+    /// none is left (the caller generates its own).
+    fn take(&self) -> Option<Result<rsa::RsaPrivateKey, String>> {
+        let mut state = self.lock();
+        loop {
+            if let Some(key) = state.keys.pop() {
+                return Some(key);
+            }
+            if state.to_start == 0 && state.running == 0 {
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
 impl PrivateKey {
     fn generate(kind: &str) -> Result<PrivateKey, String> {
         Ok(match kind {
@@ -619,8 +760,11 @@ impl PrivateKey {
     }
 
     fn rsa2048() -> Result<PrivateKey, String> {
-        generate_rsa(aws_lc_rs::rsa::KeySize::Rsa2048)
-            .map(|k| PrivateKey::Rsa(Box::new(k)))
+        let key = match RSA2048_AHEAD.get().and_then(|ahead| ahead.take()) {
+            Some(key) => key,
+            None => generate_rsa(aws_lc_rs::rsa::KeySize::Rsa2048),
+        };
+        key.map(|k| PrivateKey::Rsa(Box::new(k)))
             .map_err(|e| format!("error generating rsa key: {e}"))
     }
 
@@ -1295,6 +1439,37 @@ mod tests {
 
     fn text(r: FuncResult) -> String {
         crate::fmt::format_v(&r.expect("function succeeded"))
+    }
+
+    #[test]
+    fn rsa_key_calls_are_counted_as_whole_names() {
+        let t = "{{ $ca := genCA \"x\" 1 }}{{ genSignedCert \"a\" nil nil 1 $ca }}\
+                 {{ genCAWithKey \"x\" 1 $k }}{{ genSelfSignedCert \"a\" nil nil 1 }}\
+                 {{ genSelfSignedCertWithKey \"a\" nil nil 1 $k }} mygenCA genCA_x";
+        assert_eq!(rsa2048_calls(t), 3);
+        assert_eq!(rsa2048_calls("no keys here"), 0);
+    }
+
+    #[test]
+    fn keys_generated_ahead_are_handed_out_once_then_made_on_demand() {
+        let ahead = RsaAhead {
+            state: std::sync::Mutex::new(RsaAheadState {
+                keys: Vec::new(),
+                to_start: 2,
+                running: 0,
+                requested: 2,
+                workers: 1,
+            }),
+            ready: std::sync::Condvar::new(),
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| ahead.generate_while_wanted());
+            let a = ahead.take().expect("first key").expect("generated");
+            let b = ahead.take().expect("second key").expect("generated");
+            assert_ne!(a, b, "every key is a new one");
+            assert!(ahead.take().is_none(), "no third key: made on demand");
+        });
+        assert_eq!(ahead.lock().workers, 0);
     }
 
     fn cert_of(v: &Value) -> Certificate {
