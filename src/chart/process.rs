@@ -110,10 +110,21 @@ pub fn prepare_then<T>(
         return Ok((prepared, out));
     }
     let out = std::thread::scope(|scope| {
-        let schema = scope.spawn(|| schema::validate(&prepared.chart, &prepared.values));
-        let schema_checked = || match schema.join() {
-            Ok(r) => r.map_err(ProcessError::Schema),
-            Err(panic) => std::panic::resume_unwind(panic),
+        // Named, so that profiles and debuggers tell it from the render.
+        let schema = std::thread::Builder::new()
+            .name("schema".into())
+            .spawn_scoped(scope, || {
+                schema::validate(&prepared.chart, &prepared.values)
+            });
+        let schema_checked = || match schema {
+            Ok(thread) => match thread.join() {
+                Ok(r) => r.map_err(ProcessError::Schema),
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            // No thread: validate here, after the render.
+            Err(_) => {
+                schema::validate(&prepared.chart, &prepared.values).map_err(ProcessError::Schema)
+            }
         };
         match check_kube_version(&prepared.chart, &opts.kube_version) {
             Ok(()) => {

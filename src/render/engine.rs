@@ -172,9 +172,10 @@ impl ParseAhead {
 
     /// Queues the templates of the chart at `chart_path` (`root`,
     /// `root/charts/sub`: how the render names them); a library chart's
-    /// only partials, as the render takes them. The RSA keys their
-    /// `genCA`/`genSelfSignedCert`/`genSignedCert` calls may ask for start
-    /// being generated too (`generate_rsa2048_ahead`).
+    /// only partials, as the render takes them. Their
+    /// `genCA`/`genSelfSignedCert`/`genSignedCert` calls are counted, so
+    /// that the keys they ask for are generated two at a time
+    /// (`expect_rsa2048_calls`).
     pub fn add(&self, chart_path: &str, library: bool, templates: &[berth_chart::File]) {
         let files = templates
             .iter()
@@ -186,8 +187,9 @@ impl ParseAhead {
                 )
             });
         let files: Vec<(String, String)> = files.collect();
-        // Keys the templates may ask for, generated meanwhile.
-        berth_template::funcs::crypto::generate_rsa2048_ahead(
+        // Keys the templates may ask for: generated two at a time once
+        // the first is asked for.
+        berth_template::funcs::crypto::expect_rsa2048_calls(
             files
                 .iter()
                 .map(|(_, text)| berth_template::funcs::crypto::rsa2048_calls(text))

@@ -595,12 +595,17 @@ fn generate_rsa(size: aws_lc_rs::rsa::KeySize) -> Result<rsa::RsaPrivateKey, Str
 
 /// RSA-2048 keys (what `genCA`, `genSelfSignedCert` and `genSignedCert`
 /// make) generated ahead, on threads of their own, for a process that
-/// renders once ([`generate_rsa2048_ahead`]). A key's prime search takes
-/// tens to hundreds of milliseconds, ten times a whole render: started
-/// while the chart is loaded and parsed, and two at a time, it is mostly
-/// done when the template asks for it. The keys are as fresh and as random
-/// as those made on demand (the same generator, one key per request, never
-/// reused); ones not asked for are never used.
+/// renders once. A key's prime search takes tens to hundreds of
+/// milliseconds, ten times a whole render, and charts ask for keys in
+/// pairs (a CA, then a certificate it signs): when the first is asked
+/// for and the templates have more such calls ([`expect_rsa2048_calls`]),
+/// the keys are generated two at a time instead of one after the other.
+/// Not before: many charts have these calls in branches their values
+/// never take, and keys generated speculatively during the render slowed
+/// such renders by a tenth to a quarter (same-run A/B on redis and
+/// postgresql, even at the lowest thread priority). The keys are as fresh
+/// and as random as those made on demand (the same generator, one key per
+/// request, never reused); ones not asked for are never used.
 struct RsaAhead {
     state: std::sync::Mutex<RsaAheadState>,
     ready: std::sync::Condvar,
@@ -620,6 +625,17 @@ struct RsaAheadState {
 
 static RSA2048_AHEAD: std::sync::OnceLock<std::sync::Arc<RsaAhead>> = std::sync::OnceLock::new();
 
+/// Calls of the key-making functions the templates have, told by
+/// [`expect_rsa2048_calls`] and taken by the first key asked for.
+static RSA2048_EXPECTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Tells the key-making functions that the templates have `calls` more
+/// calls of them ([`rsa2048_calls`]); for `berth template`, which counts
+/// them in the templates it reads.
+pub fn expect_rsa2048_calls(calls: usize) {
+    RSA2048_EXPECTED.fetch_add(calls, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// How many keys are generated at once (the machine may have no more
 /// cores than that to spare next to the render).
 const RSA_AHEAD_THREADS: usize = 2;
@@ -631,9 +647,8 @@ const RSA_AHEAD_MAX: usize = 4;
 
 /// Generates `count` more RSA-2048 keys on background threads (up to
 /// [`RSA_AHEAD_MAX`] per process), for the key-generating functions to
-/// take instead of generating their own; for `berth template`, which
-/// counts the calls in the chart's templates as it reads them.
-pub fn generate_rsa2048_ahead(count: usize) {
+/// take instead of generating their own.
+fn generate_rsa2048_ahead(count: usize) {
     if count == 0 {
         return;
     }
@@ -760,6 +775,12 @@ impl PrivateKey {
     }
 
     fn rsa2048() -> Result<PrivateKey, String> {
+        // The first key asked for starts the ones the templates are
+        // expected to ask for next, all on background threads.
+        let expected = RSA2048_EXPECTED.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if expected >= 2 {
+            generate_rsa2048_ahead(expected);
+        }
         let key = match RSA2048_AHEAD.get().and_then(|ahead| ahead.take()) {
             Some(key) => key,
             None => generate_rsa(aws_lc_rs::rsa::KeySize::Rsa2048),
