@@ -112,7 +112,9 @@ impl Region {
             )
         };
         if p == libc::MAP_FAILED {
-            self.state.store(OFF, Ordering::Release);
+            let _ =
+                self.state
+                    .compare_exchange(RESERVING, OFF, Ordering::AcqRel, Ordering::Relaxed);
             return false;
         }
         // Huge pages where the system gives them on request: a fault per
@@ -124,20 +126,17 @@ impl Region {
         self.top.store(base, Ordering::Relaxed);
         self.end.store(base + size, Ordering::Relaxed);
         self.base.store(base, Ordering::Relaxed);
-        self.state.store(ON, Ordering::Release);
-        true
+        // Turned off meanwhile: stays off (nothing was handed out).
+        self.state
+            .compare_exchange(RESERVING, ON, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// No more allocations from the region; what it handed out stays valid
     /// (and is never freed).
     pub fn turn_off(&self) {
-        if self.state.swap(OFF, Ordering::AcqRel) == RESERVING {
-            // A reservation in flight ends up off as well.
-            while self.state.load(Ordering::Acquire) == RESERVING {
-                std::hint::spin_loop();
-            }
-            self.state.store(OFF, Ordering::Release);
-        }
+        // A reservation in flight sees this and ends up off as well.
+        self.state.store(OFF, Ordering::Release);
     }
 
     /// Whether allocations come from the region, reserving it on the first
