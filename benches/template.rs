@@ -23,8 +23,10 @@ use berth_conformance::oracle::Oracle;
 use berth_conformance::render::{capabilities_from_oracle, Renderer};
 use berth_conformance::report::{compare, Verdict};
 
-/// The allocator the `berth` binary uses, so that the engine is timed as
-/// the product runs it.
+/// A fast general-purpose allocator: the `berth` binary's one-shot bump
+/// region never frees, which a timing loop of many renders must, so the
+/// in-process figures here are with mimalloc (the binary used it until
+/// the region replaced it; see docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
