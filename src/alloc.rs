@@ -257,6 +257,17 @@ impl BerthAlloc {
             reserve_on_first_use: false,
         }
     }
+
+    /// A block from the region while it is on and has room.
+    #[inline]
+    fn region_block(&self, layout: Layout) -> Option<*mut u8> {
+        if !self.region.on(self.reserve_on_first_use) {
+            return None;
+        }
+        self.region
+            .alloc(layout.size(), layout.align())
+            .map(|p| p as *mut u8)
+    }
 }
 
 // SAFETY: blocks from the region are in bounds of the reserved mapping,
@@ -266,22 +277,19 @@ impl BerthAlloc {
 unsafe impl GlobalAlloc for BerthAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if self.region.on(self.reserve_on_first_use) {
-            if let Some(p) = self.region.alloc(layout.size(), layout.align()) {
-                return p as *mut u8;
-            }
+        match self.region_block(layout) {
+            Some(p) => p,
+            None => Fallback.alloc(layout),
         }
-        Fallback.alloc(layout)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if self.region.on(self.reserve_on_first_use) {
-            if let Some(p) = self.region.alloc(layout.size(), layout.align()) {
-                return p as *mut u8;
-            }
+        // Region blocks are fresh, hence zeroed.
+        match self.region_block(layout) {
+            Some(p) => p,
+            None => Fallback.alloc_zeroed(layout),
         }
-        Fallback.alloc_zeroed(layout)
     }
 
     #[inline]
