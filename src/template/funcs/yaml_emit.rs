@@ -1095,6 +1095,16 @@ impl Emitter {
         }
     }
 
+    /// A line break inside a plain or single-quoted scalar: the first of a
+    /// run is doubled (one break would fold into a space when read back).
+    fn line_break(&mut self, c: char, after_break: bool) {
+        if !after_break && c == '\n' {
+            self.put_break();
+        }
+        self.write_break(c);
+        self.indention = true;
+    }
+
     fn write_indent(&mut self) {
         let indent = self.indent.max(0) as usize;
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
@@ -1369,11 +1379,7 @@ impl Emitter {
                     }
                     spaces = true;
                 } else if is_break(c) {
-                    if !breaks && c == '\n' {
-                        self.put_break();
-                    }
-                    self.write_break(c);
-                    self.indention = true;
+                    self.line_break(c, breaks);
                     breaks = true;
                 } else {
                     if breaks {
@@ -1414,11 +1420,7 @@ impl Emitter {
                 }
                 spaces = true;
             } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
+                self.line_break(c, breaks);
                 breaks = true;
             } else {
                 if breaks {
