@@ -25,6 +25,8 @@ pub mod helm;
 pub mod json;
 pub mod toml;
 pub mod yaml;
+// Used by `crypto`.
+mod rsa_keygen;
 
 /// Helm's complete function map (Sprig + Helm), without the Go builtins.
 pub fn helm_functions() -> Registry {
