@@ -537,6 +537,13 @@ fn subchart_values(parent_values: &Value, name: &str) -> Value {
 /// Go's `path.Join(a, b)` for the clean relative names charts use.
 fn go_path_join(a: &str, b: &str) -> String {
     let joined = format!("{a}/{b}");
+    // Template names are clean paths already, nearly always.
+    if joined
+        .split('/')
+        .all(|p| !p.is_empty() && p != "." && p != "..")
+    {
+        return joined;
+    }
     let mut parts: Vec<&str> = Vec::new();
     for p in joined.split('/') {
         match p {
@@ -595,8 +602,10 @@ fn split_rendered(
 /// Helm's `sortTemplates`: deeper paths first; within one depth, names
 /// descending (`sort.Reverse` of depth-then-name).
 pub fn helm_parse_order(a: &str, b: &str) -> Ordering {
-    let (da, db) = (a.matches('/').count(), b.matches('/').count());
-    db.cmp(&da).then_with(|| b.cmp(a))
+    // Bytes, not `matches('/')`: the char searcher made this sort ~3 % of
+    // a large chart's render.
+    let depth = |s: &str| s.bytes().filter(|&c| c == b'/').count();
+    depth(b).cmp(&depth(a)).then_with(|| b.cmp(a))
 }
 
 /// Helm's `cleanupParseError`: `parse error at (<file:line>): <last part>`.
@@ -737,6 +746,27 @@ mod tests {
             subchart_notes: false,
             limits: Default::default(),
             lookup: None,
+        }
+    }
+
+    #[test]
+    fn template_names_are_joined_as_gos_path_join_does() {
+        // Expected names printed by Go's path.Join for the same arguments.
+        let cases = [
+            ("top", "templates/a.yaml", "top/templates/a.yaml"),
+            (
+                "top/charts/sub",
+                "templates/_h.tpl",
+                "top/charts/sub/templates/_h.tpl",
+            ),
+            ("top", "templates/./a.yaml", "top/templates/a.yaml"),
+            ("top", "templates//a.yaml", "top/templates/a.yaml"),
+            ("top", "templates/x/../a.yaml", "top/templates/a.yaml"),
+            ("top", "templates/", "top/templates"),
+            ("top", "../../a", "../a"),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(go_path_join(a, b), want, "{a} + {b}");
         }
     }
 

@@ -13,6 +13,10 @@
 //! ```
 
 use std::collections::HashMap;
+
+/// A map keyed by template names: seeded foldhash (fast on short keys;
+/// the seed keeps a chart's names from being chosen to collide).
+pub(crate) type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use crate::ast::Tree;
@@ -146,7 +150,7 @@ pub struct ParsedFile(parse::TreeSet);
 /// original. `Send + Sync`: parse once, execute from any thread.
 #[derive(Clone)]
 pub struct Templates {
-    pub(crate) trees: Arc<HashMap<Arc<str>, Arc<Tree>>>,
+    pub(crate) trees: Arc<NameMap<Arc<str>, Arc<Tree>>>,
     pub(crate) funcs: Arc<Registry>,
     /// The name of the set's root template (Helm: `gotpl`), used by `tpl`
     /// and in "no template associated with" errors.
@@ -170,7 +174,7 @@ impl Templates {
     /// Helm's `gotpl`.
     pub fn new(funcs: Arc<Registry>) -> Templates {
         Templates {
-            trees: Arc::new(HashMap::new()),
+            trees: Arc::new(NameMap::default()),
             funcs,
             root_name: Arc::from("gotpl"),
             left: Arc::from("{{"),

@@ -8,7 +8,6 @@
 //! value, and why `upper .missing` reports `got interface {}` but
 //! `.missing | upper` reports `invalid value`. [`Val`] carries that bit.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ast::{Arg, Branch, Command, FuncRef, Node, NodeDisplay, Number, Pipe, Tree, Variable};
@@ -102,7 +101,7 @@ pub(crate) struct Shared {
     pub depth: u32,
     pub tpl_depth: u32,
     /// Helm's `includedNames`: active includes per name.
-    pub included: HashMap<String, u32>,
+    pub included: crate::engine::NameMap<String, u32>,
     /// A limit error raised inside a function's nested execution; it
     /// overrides the function's error so the limit is reported as such.
     pub abort: Option<Error>,
@@ -118,7 +117,7 @@ impl Shared {
             output_bytes: 0,
             depth: 0,
             tpl_depth: 0,
-            included: HashMap::new(),
+            included: Default::default(),
             abort: None,
         }
     }
