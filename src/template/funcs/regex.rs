@@ -1138,13 +1138,16 @@ const UNICODE_TABLES: &[(&str, &str)] = &[
 
 /// A compiled Go regular expression.
 ///
-/// Built with `regex-automata`'s meta engine configured exactly as the
-/// `regex` crate configures it for a `Regex` (leftmost-first, UTF-8, no
-/// empty match inside a character), except that no full DFA is built:
-/// other crates in the binary enable full-DFA construction for every
-/// `regex::Regex`, and building it was most of a chart's regex cost
-/// (templates compile a few patterns once each; matching stays on the
-/// lazy DFA and the NFA engines, with the same matches).
+/// Built with `regex-automata`'s meta engine configured as the `regex`
+/// crate configures it for a `Regex` (leftmost-first, UTF-8, no empty
+/// match inside a character), except that no DFA is built, full or lazy:
+/// templates compile a few patterns, match each against a few short
+/// strings and exit, and building the DFAs (with the reverse NFA they
+/// need) was most of that cost — a full DFA first (other crates in the
+/// binary enable it for every `regex::Regex`), then the lazy DFA, ~3 % of
+/// a large chart's render. Matching runs on the one-pass DFA, the bounded
+/// backtracker and the PikeVM, the kinds of engine Go's `regexp` has,
+/// with the same matches (the meta engine's engines agree by design).
 pub struct GoRegex {
     re: regex_automata::meta::Regex,
     /// Capture names by group index (`""` for unnamed and for group 0).
@@ -1168,7 +1171,8 @@ pub fn compile(expr: &str) -> Result<Rc<GoRegex>, SyntaxError> {
         .hybrid_cache_capacity(2 << 20)
         .match_kind(regex_automata::MatchKind::LeftmostFirst)
         .utf8_empty(true)
-        .dfa(false);
+        .dfa(false)
+        .hybrid(false);
     let syntax = regex_automata::util::syntax::Config::new()
         .utf8(true)
         .nest_limit(4 * MAX_DEPTH as u32);
