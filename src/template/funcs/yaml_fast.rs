@@ -18,11 +18,15 @@
 //! - flow sequences of plain and quoted scalars on one line, `{}`, also
 //!   as the whole document;
 //! - literal and folded block scalars with clip, strip or keep chomping
-//!   (no indentation indicator), following granit's algorithm line by line.
+//!   (no indentation indicator), following granit's algorithm line by line;
+//! - an anchor (`&name`, ASCII letters, digits, `_-.`) before a plain or
+//!   quoted scalar value on its line, and an alias (`*name`) of one as a
+//!   whole value (the alias node points at the anchored node, as granit's
+//!   events make it).
 //!
-//! Anything else (tabs, `\r`, anchors, aliases, tags, `?` keys, directives,
-//! `...`, a second document, multi-line keys, a comment inside a
-//! multi-line plain scalar, an escaped line break, a long key, control
+//! Anything else (tabs, `\r`, other anchors and aliases, tags, `?` keys,
+//! directives, `...`, a second document, multi-line keys, a comment inside
+//! a multi-line plain scalar, an escaped line break, a long key, control
 //! characters, U+2028/U+2029/U+FEFF/U+0085, any indentation it is not sure
 //! of) makes it answer `None`, "not sure", and the caller reads the text
 //! with granit as before. So the fallback keeps the semantics: a `Some` is
@@ -61,6 +65,7 @@ pub(super) fn read_document(text: &str) -> Option<Document> {
         nodes: Vec::with_capacity(text.len() / 24 + 4),
         entries: Vec::new(),
         depth: 0,
+        anchors: Vec::new(),
     };
     let root = r.document()?;
     Some(Document {
@@ -167,9 +172,17 @@ struct Reader<'a> {
     /// then gets one exactly sized vector).
     entries: Vec<(usize, usize)>,
     depth: usize,
+    /// Anchors defined so far (name, anchored node), latest last.
+    anchors: Vec<(&'a str, usize)>,
 }
 
-impl Reader<'_> {
+/// Whether `c` may be in an anchor name here (a subset of YAML's anchor
+/// characters; a name with any other goes to granit).
+fn anchor_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.')
+}
+
+impl<'a> Reader<'a> {
     /// The byte at `i`, 0 past the end (the text has no NUL).
     fn at(&self, i: usize) -> u8 {
         self.src.get(i).copied().unwrap_or(0)
@@ -439,7 +452,7 @@ impl Reader<'_> {
                         }
                     }
                 }
-                b'|' | b'>' | b'[' | b'{' => self.inline_value(n)?,
+                b'|' | b'>' | b'[' | b'{' | b'&' | b'*' => self.inline_value(n)?,
                 _ => {
                     let c = self.col();
                     if self.at_entry() {
@@ -477,6 +490,12 @@ impl Reader<'_> {
     /// indentation of the innermost block collection.
     fn inline_value(&mut self, block_indent: usize) -> Option<Next> {
         match self.peek() {
+            b'&' => return self.anchored_scalar(block_indent),
+            b'*' => {
+                let name = self.anchor_name()?;
+                let target = self.anchors.iter().rev().find(|(n, _)| *n == name)?.1;
+                self.push(RawNode::Alias(target, name.to_string()));
+            }
             b'|' | b'>' => {
                 self.block_scalar(block_indent)?;
                 return self.next_content(false);
@@ -504,6 +523,44 @@ impl Reader<'_> {
         }
         self.end_line()?;
         self.next_content(false)
+    }
+
+    /// The name after the `&` or `*` at `pos`, which must end at a
+    /// separator; `pos` is left after it.
+    fn anchor_name(&mut self) -> Option<&'a str> {
+        let start = self.pos + 1;
+        let mut end = start;
+        while anchor_char(self.at(end)) {
+            end += 1;
+        }
+        if end == start || !self.is_sep(end) {
+            return None;
+        }
+        self.pos = end;
+        Some(&self.text[start..end])
+    }
+
+    /// `&name` and a scalar after it on the same line (an anchor on a
+    /// collection, or before a line break, goes to granit).
+    fn anchored_scalar(&mut self, block_indent: usize) -> Option<Next> {
+        let name = self.anchor_name()?;
+        self.skip_spaces();
+        let c = self.peek();
+        if !matches!(c, b'"' | b'\'') && !plain_start(c, self.at(self.pos + 1)) {
+            return None;
+        }
+        let node = self.nodes.len();
+        let (s, colon) = self.scalar(Some(block_indent))?;
+        if colon {
+            return None;
+        }
+        let next = self.scalar_value(s, block_indent)?;
+        // granit gives the anchor to the node just read.
+        if !matches!(self.nodes.get(node), Some(RawNode::Scalar { .. })) {
+            return None;
+        }
+        self.anchors.push((name, node));
+        Some(next)
     }
 
     /// Stores a scalar value read by [`Reader::scalar`] (not a key), with
@@ -1078,6 +1135,11 @@ mod tests {
             "  { }  # c\n\n",
             "[]\n",
             "[a, 'b', \"c\"]\n# d\n",
+            "a: &x 1\nb: *x\n",
+            "- &a x\n- *a\n- *a # c\n-   *a   \n",
+            "a: &x v\nb: &x w\nc: *x\n",
+            "p: &n multi\n  line\nq: *n\n",
+            "a:\n  b: &c-1.d \"q\"\n  e: &f 'r'  # c\nd: *c-1.d\ng: *f",
         ];
         for text in cases {
             assert!(check(text), "fast reader left {text:?} to granit");
@@ -1087,7 +1149,16 @@ mod tests {
     #[test]
     fn outside_the_subset_goes_to_granit() {
         let cases = [
-            "a: &x 1\nb: *x\n",
+            "a: &x\n  b: 1\nc: *x\n",
+            "a: &x |\n  block\nb: *x\n",
+            "a: &y\n",
+            "a: &x [1]\nb: *x\n",
+            "a: *missing\n",
+            "a: *x\nb: &x 1\n",
+            "a: &x 1\nb: *x y\n",
+            "a: &x 1\nb: *x#c\n",
+            "a: &é 1\nb: *é\n",
+            "&x a: 1\n",
             "a: !!str 1\n",
             "? a\n: b\n",
             "%YAML 1.1\n---\na: 1\n",
@@ -1409,6 +1480,15 @@ mod tests {
         "a: \"\\u00e9\\x41\"",
         "key: value:",
         "[a, b",
+        "a: &x 1",
+        "b: *x",
+        "- &x v",
+        "- *x",
+        "&x",
+        "*x",
+        "c: &y 'q'",
+        "d: *y # c",
+        "e: &x",
         "#",
         "a: #",
         "- # c",

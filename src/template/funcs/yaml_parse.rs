@@ -161,9 +161,10 @@ fn reference_value(
 fn read_checked(text: &str) -> Result<(Document, bool), YamlParseError> {
     // The fast reader takes only text without control characters, NEL
     // and the other characters the checks below are about, and never
-    // makes alias or tagged nodes.
+    // makes tagged nodes (aliases of scalars, it does).
     if let Some(doc) = fast::read_document(text) {
-        return Ok((doc, true));
+        let plain = !doc.nodes.iter().any(|n| matches!(n, RawNode::Alias(..)));
+        return Ok((doc, plain));
     }
     if has_forbidden_char(text) {
         return Err(YamlParseError::Yaml(
