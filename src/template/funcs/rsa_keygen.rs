@@ -251,6 +251,33 @@ fn passes_fermat_base_2(
     Ok(scratch.power.is_one())
 }
 
+/// A uniformly random base in [2, n - 2] (`n_minus_1` is n - 1), drawn
+/// from the operating system like the primes' starts. Not AWS-LC's
+/// `BN_rand_range_ex`: its generator seeds itself per thread from CPU
+/// jitter, tens of milliseconds for each thread that makes keys.
+fn random_base(base: &mut Bn, n: &Bn, n_minus_1: &Bn) -> Result<(), KeygenError> {
+    let len = (n.num_bits() as usize).div_ceil(8);
+    let top_bits = n.num_bits() as usize - 8 * (len - 1);
+    let mut bytes = Zeroizing::new(vec![0u8; len]);
+    loop {
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(KeygenError::Random)?;
+        // As many bits as n has: below n - 3 three times in four at
+        // least (n's top two bits are set).
+        if top_bits < 8 {
+            bytes[0] &= (1u8 << top_bits) - 1;
+        }
+        let r = Bn::from_be_bytes(&bytes)?;
+        base.set_to_sum(&r, 2)?;
+        // r + 2 ≤ n - 2 ⇔ r + 2 < n - 1.
+        // SAFETY: a comparison of valid BIGNUMs.
+        if unsafe { lc::BN_cmp(base.as_ptr(), n_minus_1.as_ptr()) } < 0 {
+            return Ok(());
+        }
+    }
+}
+
 /// Miller-Rabin rounds for a candidate of `bits` bits: FIPS 186-4's
 /// count for an error probability below 2^-125 (appendix F.1), the table
 /// AWS-LC's key generation uses (5 for 1024-bit primes, 4 for 2048-bit).
@@ -290,12 +317,7 @@ fn passes_miller_rabin(
     let mut z = Bn::new()?;
     let mut squared = Bn::new()?;
     'rounds: for _ in 0..miller_rabin_rounds(n.num_bits()) {
-        // A base in [2, n - 2], from AWS-LC's CSPRNG.
-        // SAFETY: valid BIGNUMs; `base` is the output only.
-        check(
-            unsafe { lc::BN_rand_range_ex(base.as_mut_ptr(), 2, n_minus_1.as_ptr()) },
-            "draw a Miller-Rabin base",
-        )?;
+        random_base(&mut base, n, n_minus_1)?;
         // SAFETY: valid BIGNUM/BN_CTX/BN_MONT_CTX pointers outliving the
         // call; the output does not alias the inputs; `mont` was made for
         // `n`; the base is below n.
