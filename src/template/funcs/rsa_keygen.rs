@@ -28,7 +28,7 @@
 //!   small (Brandt and Damgård, Crypto '92), and Go's `crypto/rand.Prime`
 //!   and OpenSSL's `BN_generate_prime_ex` long searched the same way.
 //!   FIPS 186-4 B.3.3 draws every candidate afresh, so these keys are not
-//!   FIPS-conformant (Sprig's, from Go, make no such claim either).
+//!   FIPS-conformant (nothing in a chart asks for that).
 //! - The confirmation runs FIPS 186-4's number of Miller-Rabin rounds, not
 //!   AWS-LC's `BN_primality_test`, which runs at least 16 to hide whether
 //!   a candidate is prime (it was half of a key's time; the candidates
