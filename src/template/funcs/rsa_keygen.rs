@@ -271,8 +271,7 @@ fn random_base(base: &mut Bn, n: &Bn, n_minus_1: &Bn) -> Result<(), KeygenError>
         let r = Bn::from_be_bytes(&bytes)?;
         base.set_to_sum(&r, 2)?;
         // r + 2 ≤ n - 2 ⇔ r + 2 < n - 1.
-        // SAFETY: a comparison of valid BIGNUMs.
-        if unsafe { lc::BN_cmp(base.as_ptr(), n_minus_1.as_ptr()) } < 0 {
+        if base.compare(n_minus_1).is_lt() {
             return Ok(());
         }
     }
@@ -334,8 +333,7 @@ fn passes_miller_rabin(
             },
             "compute a Miller-Rabin round",
         )?;
-        // SAFETY: comparisons of valid BIGNUMs.
-        if z.is_one() || unsafe { lc::BN_cmp(z.as_ptr(), n_minus_1.as_ptr()) } == 0 {
+        if z.is_one() || z.compare(n_minus_1).is_eq() {
             continue;
         }
         for _ in 1..s {
@@ -353,8 +351,7 @@ fn passes_miller_rabin(
                 "square in a Miller-Rabin round",
             )?;
             std::mem::swap(&mut z, &mut squared);
-            // SAFETY: a comparison of valid BIGNUMs.
-            if unsafe { lc::BN_cmp(z.as_ptr(), n_minus_1.as_ptr()) } == 0 {
+            if z.compare(n_minus_1).is_eq() {
                 continue 'rounds;
             }
             if z.is_one() {
@@ -639,14 +636,20 @@ impl Bn {
         unsafe { lc::BN_is_one(self.as_ptr()) == 1 }
     }
 
-    /// self = a + word.
-    fn set_to_sum(&mut self, a: &Bn, word: u32) -> Result<(), KeygenError> {
+    /// self = a.
+    fn set_to(&mut self, a: &Bn) -> Result<(), KeygenError> {
         // SAFETY: both are valid BIGNUMs and distinct (`&mut self` and `&a`
         // cannot alias).
         let copied = unsafe { lc::BN_copy(self.as_mut_ptr(), a.as_ptr()) };
         if copied.is_null() {
             return Err(KeygenError::BigNum("copy a big number"));
         }
+        Ok(())
+    }
+
+    /// self = a + word.
+    fn set_to_sum(&mut self, a: &Bn, word: u32) -> Result<(), KeygenError> {
+        self.set_to(a)?;
         // SAFETY: `self` is a valid BIGNUM.
         let ok = unsafe { lc::BN_add_word(self.as_mut_ptr(), lc::BN_ULONG::from(word)) };
         check(ok, "add to a big number")
@@ -654,14 +657,16 @@ impl Bn {
 
     /// self = a - word.
     fn set_to_difference(&mut self, a: &Bn, word: u32) -> Result<(), KeygenError> {
-        // SAFETY: as in `set_to_sum`.
-        let copied = unsafe { lc::BN_copy(self.as_mut_ptr(), a.as_ptr()) };
-        if copied.is_null() {
-            return Err(KeygenError::BigNum("copy a big number"));
-        }
+        self.set_to(a)?;
         // SAFETY: `self` is a valid BIGNUM.
         let ok = unsafe { lc::BN_sub_word(self.as_mut_ptr(), lc::BN_ULONG::from(word)) };
         check(ok, "subtract from a big number")
+    }
+
+    /// Whether self < other, = other or > other.
+    fn compare(&self, other: &Bn) -> std::cmp::Ordering {
+        // SAFETY: a comparison of two valid BIGNUMs.
+        unsafe { lc::BN_cmp(self.as_ptr(), other.as_ptr()) }.cmp(&0)
     }
 
     /// Big-endian, left-padded with zeros to `len` bytes.
