@@ -13,16 +13,16 @@
 //! ```
 
 use std::collections::HashMap;
-
-/// A map keyed by template names: seeded foldhash (fast on short keys;
-/// the seed keeps a chart's names from being chosen to collide).
-pub(crate) type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use crate::ast::Tree;
 use crate::func::Registry;
 use crate::parse::{self, ParseError};
 use crate::value::Value;
+
+/// A map keyed by template names: seeded foldhash (fast on short keys;
+/// the seed keeps a chart's names from being chosen to collide).
+pub(crate) type NameMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A template execution or parse error. `Display` is Go's message text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
