@@ -581,8 +581,9 @@ const OID_ED25519: &str = "1.3.101.112";
 /// A new RSA key of `bits` bits, from [`super::rsa_keygen`]: a sieved
 /// prime search over AWS-LC's big-number arithmetic, about three times as
 /// fast on average as AWS-LC's own generator, which was about Go's speed
-/// (the `rsa` crate's pure-Rust search was several times slower still). The key comes out as
-/// the `rsa` crate's, which the encoding and signing code uses.
+/// (the `rsa` crate's pure-Rust search was several times slower still).
+/// The key comes out as the `rsa` crate's, which the encoding and signing
+/// code uses.
 fn generate_rsa(bits: usize) -> Result<rsa::RsaPrivateKey, String> {
     super::rsa_keygen::generate_rsa_key(bits).map_err(|e| e.to_string())
 }
