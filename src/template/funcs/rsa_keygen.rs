@@ -588,6 +588,11 @@ fn check(ok: c_int, step: &'static str) -> Result<(), KeygenError> {
     }
 }
 
+/// An object AWS-LC made, or the step that failed when it returned NULL.
+fn non_null<T>(p: *mut T, step: &'static str) -> Result<NonNull<T>, KeygenError> {
+    NonNull::new(p).ok_or(KeygenError::BigNum(step))
+}
+
 /// An owned AWS-LC `BIGNUM` (freed, and zeroed by AWS-LC's allocator, on
 /// drop).
 struct Bn(NonNull<lc::BIGNUM>);
@@ -596,18 +601,14 @@ impl Bn {
     fn new() -> Result<Bn, KeygenError> {
         // SAFETY: BN_new has no preconditions; NULL means out of memory.
         let bn = unsafe { lc::BN_new() };
-        NonNull::new(bn)
-            .map(Bn)
-            .ok_or(KeygenError::BigNum("allocate a big number"))
+        non_null(bn, "allocate a big number").map(Bn)
     }
 
     fn from_be_bytes(bytes: &[u8]) -> Result<Bn, KeygenError> {
         // SAFETY: `bytes` is valid for `bytes.len()` bytes; a NULL `ret`
         // asks for a fresh BIGNUM, NULL back means out of memory.
         let bn = unsafe { lc::BN_bin2bn(bytes.as_ptr(), bytes.len(), ptr::null_mut()) };
-        NonNull::new(bn)
-            .map(Bn)
-            .ok_or(KeygenError::BigNum("read a big number"))
+        non_null(bn, "read a big number").map(Bn)
     }
 
     fn from_word(word: u32) -> Result<Bn, KeygenError> {
@@ -694,9 +695,7 @@ impl BnCtx {
     fn new() -> Result<BnCtx, KeygenError> {
         // SAFETY: BN_CTX_new has no preconditions; NULL means out of memory.
         let ctx = unsafe { lc::BN_CTX_new() };
-        NonNull::new(ctx)
-            .map(BnCtx)
-            .ok_or(KeygenError::BigNum("allocate a BN_CTX"))
+        non_null(ctx, "allocate a BN_CTX").map(BnCtx)
     }
 
     fn as_mut_ptr(&mut self) -> *mut lc::BN_CTX {
@@ -720,9 +719,7 @@ impl MontCtx {
         // SAFETY: both are valid; the context keeps no pointer to `modulus`
         // (it copies it); NULL means failure.
         let mont = unsafe { lc::BN_MONT_CTX_new_consttime(modulus.as_ptr(), ctx.as_mut_ptr()) };
-        NonNull::new(mont)
-            .map(MontCtx)
-            .ok_or(KeygenError::BigNum("set up Montgomery arithmetic"))
+        non_null(mont, "set up Montgomery arithmetic").map(MontCtx)
     }
 
     fn as_ptr(&self) -> *const lc::BN_MONT_CTX {
